@@ -1,0 +1,55 @@
+"""Command line of the hub: ``python -m hub serve`` and ``python -m hub verify-audit``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from hub import audit
+from hub.app import create_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hub", description="マイナ救急 ハブ")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="HTTP サーバーを起動します")
+    serve.add_argument("--host", default="127.0.0.1", help="待ち受けアドレス (既定: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8710, help="待ち受けポート (既定: 8710)")
+
+    commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.command == "serve":
+        return _serve(args.host, args.port)
+
+    return _verify_audit()
+
+
+def _serve(host: str, port: int) -> int:
+    import waitress
+
+    app = create_app()
+    logging.getLogger(__name__).info("hub listening on http://%s:%d", host, port)
+    waitress.serve(app, host=host, port=port, threads=8, ident="hub")
+    return 0
+
+
+def _verify_audit() -> int:
+    app = create_app()
+    with app.app_context():
+        broken = audit.first_broken_row()
+
+    if broken is None:
+        print("監査ログは改ざんされていません。")
+        return 0
+
+    print(f"監査ログの行 {broken} 以降でハッシュチェーンが一致しません(改ざんの可能性)。")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The hub's JSON API under /api/v1: summaries, hospitals and transfers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from hub.audit import AuditEntry, commit_with_audit
+from hub.auth import current_client
+from hub.contract import API_PREFIX, TRANSFER_STATUSES, ContractError, SummaryRequest, TransferPacket
+from hub.identity import linked_patient, verify_card
+from hub.models import ApiClient, ConsentGrant, Organization, Transfer, db, utcnow
+from hub.problems import ApiProblem, bad_request, not_found
+from hub.summary import build_summary
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+LEGAL_BASIS = {
+    "pin": "consent_pin",
+    "verbal": "consent_verbal",
+    "emergency": "vital_interest",
+}
+
+# Statuses a hospital may set, and what each may follow.
+HOSPITAL_TRANSITIONS = {
+    "viewed": {"sent", "delivered"},
+    "accepted": {"sent", "delivered", "viewed"},
+    "declined": {"sent", "delivered", "viewed"},
+    "arrived": {"accepted"},
+    "handed_over": {"arrived", "accepted"},
+}
+
+
+@bp.get("/health")
+def health() -> Any:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/hospitals")
+def hospitals() -> Any:
+    current_client("device", "hospital")
+    rows = db.session.execute(
+        db.select(Organization).where(Organization.kind == "hospital").order_by(Organization.code)
+    ).scalars()
+    return jsonify({"hospitals": [_hospital_dict(row) for row in rows]})
+
+
+@bp.post("/summaries")
+def request_summary() -> Any:
+    client = current_client("device")
+    summary_request = _parse(SummaryRequest)
+
+    certificate = verify_card(summary_request.certificate_der_b64, current_app.config["TRUST_DIR"])
+    patient = linked_patient(certificate)
+
+    grant = _new_grant(client, patient.id, summary_request)
+    summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
+
+    commit_with_audit(
+        AuditEntry(
+            actor=client.name,
+            organization_code=client.organization_code,
+            patient_id=patient.id,
+            action="view_summary",
+            legal_basis=LEGAL_BASIS[grant.mode],
+            detail={"grant_id": grant.id, "incident_id": grant.incident_id, "certificate_serial": certificate.serial_hex},
+        )
+    )
+    logger.info("summary released under grant %s (mode %s)", grant.id, grant.mode)
+    return jsonify(summary.to_dict())
+
+
+@bp.post("/transfers")
+def send_transfer() -> Any:
+    client = current_client("device")
+    packet = _parse(TransferPacket)
+
+    existing = _transfers_of_packet(packet.packet_id)
+    if existing:
+        return jsonify({"transfers": [_transfer_dict(row) for row in existing]}), 200
+
+    grant = _grant_for_packet(client, packet)
+    hospitals = _addressed_hospitals(packet.hospital_codes)
+    rows = [_new_transfer(client, packet, grant, hospital) for hospital in hospitals]
+    db.session.add_all(rows)
+
+    try:
+        commit_with_audit(_forward_audit_entry(client, packet, grant))
+    except IntegrityError:
+        # A concurrent retry of the same packet won the insert; answer with its rows.
+        db.session.rollback()
+        return jsonify({"transfers": [_transfer_dict(row) for row in _transfers_of_packet(packet.packet_id)]}), 200
+
+    logger.info("transfer packet %s forwarded to %d hospital(s)", packet.packet_id, len(rows))
+    return jsonify({"transfers": [_transfer_dict(row) for row in rows]}), 201
+
+
+@bp.get("/transfers")
+def inbox() -> Any:
+    client = current_client("hospital")
+    rows = list(
+        db.session.execute(
+            db.select(Transfer)
+            .where(Transfer.hospital_code == client.organization_code)
+            .order_by(Transfer.created_at.desc())
+        ).scalars()
+    )
+
+    delivered = [row for row in rows if row.status == "sent"]
+    for row in delivered:
+        row.status = "delivered"
+        row.updated_at = utcnow()
+
+    if delivered:
+        commit_with_audit(
+            AuditEntry(
+                actor=client.name,
+                organization_code=client.organization_code,
+                patient_id=None,
+                action="deliver_transfers",
+                legal_basis="transfer_of_care",
+                detail={"transfer_ids": [row.id for row in delivered]},
+            )
+        )
+
+    return jsonify({"transfers": [_transfer_dict(row) for row in rows]})
+
+
+@bp.post("/transfers/<transfer_id>/status")
+def update_status(transfer_id: str) -> Any:
+    client = current_client("hospital")
+    body = request.get_json(silent=True) or {}
+    status = body.get("status")
+    if status not in HOSPITAL_TRANSITIONS:
+        raise bad_request(f"status must be one of {', '.join(HOSPITAL_TRANSITIONS)}")
+
+    row = db.session.get(Transfer, transfer_id)
+    if row is None or row.hospital_code != client.organization_code:
+        raise not_found("搬送連絡")
+
+    if row.status not in HOSPITAL_TRANSITIONS[status]:
+        raise ApiProblem(409, "invalid_transition", f"現在の状態({row.status})から {status} には変更できません。")
+
+    row.status = status
+    row.status_reason = body.get("reason") if isinstance(body.get("reason"), str) else None
+    row.updated_at = utcnow()
+    commit_with_audit(
+        AuditEntry(
+            actor=client.name,
+            organization_code=client.organization_code,
+            patient_id=row.patient_id,
+            action=f"transfer_{status}",
+            legal_basis="transfer_of_care",
+            detail={"transfer_id": row.id},
+        )
+    )
+    return jsonify(_transfer_dict(row))
+
+
+def _parse(kind: Any) -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise bad_request("JSON オブジェクトが必要です")
+
+    try:
+        return kind.from_dict(body)
+    except ContractError as exc:
+        raise bad_request(str(exc)) from exc
+
+
+def _new_grant(client: ApiClient, patient_id: int, summary_request: SummaryRequest) -> ConsentGrant:
+    if summary_request.consent_mode == "pin":
+        # TODO: PIN mode needs the hub challenge signed by the card (issue 4).
+        raise ApiProblem(501, "pin_consent_unavailable", "暗証番号による同意はまだ利用できません。口頭同意を選んでください。")
+
+    now = utcnow()
+    grant = ConsentGrant(
+        id=str(uuid.uuid4()),
+        patient_id=patient_id,
+        incident_id=summary_request.incident_id,
+        client_id=client.id,
+        mode=summary_request.consent_mode,
+        emergency_reason=summary_request.emergency_reason,
+        needs_review=summary_request.consent_mode == "emergency",
+        created_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["GRANT_MINUTES"]),
+    )
+    db.session.add(grant)
+    return grant
+
+
+def _grant_for_packet(client: ApiClient, packet: TransferPacket) -> ConsentGrant | None:
+    if packet.summary is None:
+        return None
+
+    grant = db.session.get(ConsentGrant, packet.grant_id) if packet.grant_id else None
+    if grant is None or grant.client_id != client.id or grant.incident_id != packet.incident_id:
+        raise ApiProblem(403, "no_consent_grant", "この傷病者情報を送信する同意が確認できません。")
+
+    expires_at = grant.expires_at.replace(tzinfo=timezone.utc) if grant.expires_at.tzinfo is None else grant.expires_at
+    if grant.revoked_at is not None or expires_at < utcnow():
+        raise ApiProblem(403, "consent_expired", "同意の有効期限が切れています。もう一度カードを読み取ってください。")
+
+    return grant
+
+
+def _addressed_hospitals(codes: list[str]) -> list[Organization]:
+    hospitals = []
+    for code in dict.fromkeys(codes):
+        hospital = db.session.execute(
+            db.select(Organization).where(Organization.code == code, Organization.kind == "hospital")
+        ).scalar_one_or_none()
+        if hospital is None:
+            raise ApiProblem(422, "unknown_hospital", f"送信先の医療機関 {code} が見つかりません。")
+
+        hospitals.append(hospital)
+
+    return hospitals
+
+
+def _new_transfer(client: ApiClient, packet: TransferPacket, grant: ConsentGrant | None, hospital: Organization) -> Transfer:
+    now = utcnow()
+    return Transfer(
+        id=str(uuid.uuid4()),
+        packet_id=packet.packet_id,
+        hospital_code=hospital.code,
+        sender_client_id=client.id,
+        patient_id=grant.patient_id if grant else None,
+        status="sent",
+        payload=packet.to_dict(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _forward_audit_entry(client: ApiClient, packet: TransferPacket, grant: ConsentGrant | None) -> AuditEntry:
+    return AuditEntry(
+        actor=client.name,
+        organization_code=client.organization_code,
+        patient_id=grant.patient_id if grant else None,
+        action="forward_transfer",
+        legal_basis=LEGAL_BASIS[grant.mode] if grant else "no_patient_data",
+        detail={"packet_id": packet.packet_id, "hospital_codes": packet.hospital_codes, "grant_id": packet.grant_id},
+    )
+
+
+def _transfers_of_packet(packet_id: str) -> list[Transfer]:
+    return list(db.session.execute(db.select(Transfer).where(Transfer.packet_id == packet_id)).scalars())
+
+
+def _transfer_dict(row: Transfer) -> dict[str, Any]:
+    return {
+        "transfer_id": row.id,
+        "hospital_code": row.hospital_code,
+        "status": row.status,
+        "updated_at": row.updated_at.isoformat(),
+        "packet": row.payload,
+    }
+
+
+def _hospital_dict(row: Organization) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "address": row.address,
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+        "emergency_designated": row.emergency_designated,
+    }

@@ -1,0 +1,66 @@
+"""Application factory of the hub."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from hub import api, config
+from hub.models import db
+from hub.problems import ApiProblem
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance = os.environ.get("HUB_INSTANCE_DIR") or str(Path.cwd() / "var" / "hub")
+    app = Flask(__name__, instance_path=instance)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config.configure(app, test_config)
+
+    db.init_app(app)
+    with app.app_context():
+        _enable_sqlite_wal()
+        db.create_all()
+
+    app.register_blueprint(api.bp)
+    _register_error_handlers(app)
+    return app
+
+
+def _enable_sqlite_wal() -> None:
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _set_pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiProblem)
+    def _problem(error: ApiProblem) -> Any:
+        if error.status >= 500:
+            logger.error("request failed: %s", error)
+        return error.to_response()
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        status = error.code or 500
+        return ApiProblem(status, f"http_{status}", "要求を処理できませんでした。", error.name).to_response()
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        logger.exception("unexpected error while handling a request")
+        return ApiProblem(500, "internal_error", "ハブ内部でエラーが発生しました。時間をおいて再度お試しください。").to_response()

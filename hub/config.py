@@ -1,0 +1,44 @@
+"""Hub settings: built-in defaults, then ``HUB_*`` environment variables, then a test mapping.
+
+Settings (environment variable → key):
+
+- ``HUB_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``: SQLite file under the instance
+  folder by default; ``postgresql+psycopg://...`` for deployments.
+- ``HUB_TRUST_DIR`` → ``TRUST_DIR``: folder of trusted root certificates for
+  利用者証明用 certificates. Required: the hub refuses to start without it.
+- ``HUB_GRANT_MINUTES`` → ``GRANT_MINUTES``: how long a consent grant lasts (default 120).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'hub.sqlite3'}",
+        TRUST_DIR=None,
+        GRANT_MINUTES=120,
+        JSON_AS_ASCII=False,
+    )
+
+    _maybe_set(app, "HUB_DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str)
+    _maybe_set(app, "HUB_TRUST_DIR", "TRUST_DIR", str)
+    _maybe_set(app, "HUB_GRANT_MINUTES", "GRANT_MINUTES", int)
+
+    if test_config:
+        app.config.update(test_config)
+
+    if not app.config["TRUST_DIR"]:
+        raise RuntimeError("HUB_TRUST_DIR is not set: point it at the folder of trusted JPKI root certificates")
+
+
+def _maybe_set(app: Flask, env_name: str, key: str, coerce: type) -> None:
+    value = os.environ.get(env_name)
+    if value is not None:
+        app.config[key] = coerce(value)

@@ -1,0 +1,353 @@
+"""Wire formats shared by the hub, the field unit and the hospital portal.
+
+Pure data definitions: no Flask, no database. Every type converts to and from
+plain JSON-ready dicts; ``from_dict`` raises :class:`ContractError` naming the
+first field that is missing or malformed, so a bad packet is rejected whole.
+Dates travel as ISO 8601 strings (``YYYY-MM-DD``), times as ISO 8601 with an
+offset, stored in UTC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+API_PREFIX = "/api/v1"
+
+CONSENT_MODES = ("pin", "verbal", "emergency")
+
+# Reason codes for the emergency mode (同意困難: consent cannot be obtained and the
+# data is needed to protect life). The wording follows the FDMA consent rules.
+EMERGENCY_REASONS = {
+    "unconscious": "意識障害のため同意取得困難",
+    "cannot_communicate": "意思疎通困難",
+    "cardiac_arrest": "心肺停止",
+    "other": "その他(生命・身体の保護のため必要)",
+}
+
+TRANSFER_STATUSES = (
+    "sent",
+    "delivered",
+    "viewed",
+    "accepted",
+    "declined",
+    "arrived",
+    "handed_over",
+)
+
+
+class ContractError(ValueError):
+    """A wire message is missing a field or has a malformed value."""
+
+
+def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(data, dict):
+        raise ContractError(f"expected a JSON object, got {type(data).__name__}")
+
+    if key not in data or data[key] is None:
+        raise ContractError(f"missing field: {key}")
+
+    value = data[key]
+    if not isinstance(value, kind):
+        raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
+
+    return value
+
+
+def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
+
+    return value
+
+
+def _items(data: dict[str, Any], key: str, item_type: Any) -> list[Any]:
+    raw = data.get(key) or []
+    if not isinstance(raw, list):
+        raise ContractError(f"invalid field {key}: expected a list")
+
+    return [item_type.from_dict(item) for item in raw]
+
+
+class _Record:
+    """Mixin giving dataclasses a ``to_dict`` that recurses into nested records."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass
+class SummaryRequest(_Record):
+    """Field unit → hub: the card's 利用者証明用 certificate plus the consent mode."""
+
+    certificate_der_b64: str
+    consent_mode: str
+    incident_id: str
+    emergency_reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SummaryRequest:
+        request = cls(
+            certificate_der_b64=_require(data, "certificate_der_b64", str),
+            consent_mode=_require(data, "consent_mode", str),
+            incident_id=_require(data, "incident_id", str),
+            emergency_reason=_optional(data, "emergency_reason", str),
+        )
+        if request.consent_mode not in CONSENT_MODES:
+            raise ContractError(f"invalid consent_mode: {request.consent_mode!r}")
+
+        if request.consent_mode == "emergency" and request.emergency_reason not in EMERGENCY_REASONS:
+            raise ContractError("emergency consent needs emergency_reason, one of " + ", ".join(EMERGENCY_REASONS))
+
+        return request
+
+
+@dataclass
+class PatientInfo(_Record):
+    family_name: str
+    given_name: str
+    family_kana: str
+    given_kana: str
+    birth_date: str
+    sex: str
+    address: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PatientInfo:
+        return cls(**{f.name: _require(data, f.name, str) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class InsuranceInfo(_Record):
+    """資格情報 (insurance qualification) as shown in the summary."""
+
+    insurer_number: str
+    insurer_name: str
+    symbol: str
+    number: str
+    branch: str
+    relationship: str
+    copay_ratio: int
+    valid_from: str
+    valid_to: str | None = None
+    limit_category: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InsuranceInfo:
+        return cls(
+            insurer_number=_require(data, "insurer_number", str),
+            insurer_name=_require(data, "insurer_name", str),
+            symbol=_require(data, "symbol", str),
+            number=_require(data, "number", str),
+            branch=_require(data, "branch", str),
+            relationship=_require(data, "relationship", str),
+            copay_ratio=_require(data, "copay_ratio", int),
+            valid_from=_require(data, "valid_from", str),
+            valid_to=_optional(data, "valid_to", str),
+            limit_category=_optional(data, "limit_category", str),
+        )
+
+
+@dataclass
+class MedicationItem(_Record):
+    drug_code: str
+    drug_name: str
+    ingredient: str
+    dispensed_on: str
+    days: int
+    dose: str
+    source: str
+    hospital_name: str
+    high_risk: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MedicationItem:
+        return cls(
+            drug_code=_require(data, "drug_code", str),
+            drug_name=_require(data, "drug_name", str),
+            ingredient=_require(data, "ingredient", str),
+            dispensed_on=_require(data, "dispensed_on", str),
+            days=_require(data, "days", int),
+            dose=_require(data, "dose", str),
+            source=_require(data, "source", str),
+            hospital_name=_require(data, "hospital_name", str),
+            high_risk=_optional(data, "high_risk", str),
+        )
+
+
+@dataclass
+class VisitItem(_Record):
+    hospital_code: str
+    hospital_name: str
+    visited_on: str
+    department: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VisitItem:
+        return cls(**{f.name: _require(data, f.name, str) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class NamedDateItem(_Record):
+    """A condition, surgery or allergy: a name, a date or detail, and a source."""
+
+    name: str
+    date: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NamedDateItem:
+        return cls(
+            name=_require(data, "name", str),
+            date=_optional(data, "date", str),
+            detail=_optional(data, "detail", str),
+        )
+
+
+@dataclass
+class Summary(_Record):
+    """The 救急用サマリー (emergency summary) released under one consent grant."""
+
+    grant_id: str
+    grant_expires_at: str
+    consent_mode: str
+    generated_at: str
+    patient: PatientInfo
+    insurance: InsuranceInfo | None
+    medications: list[MedicationItem] = field(default_factory=list)
+    visits: list[VisitItem] = field(default_factory=list)
+    conditions: list[NamedDateItem] = field(default_factory=list)
+    allergies: list[NamedDateItem] = field(default_factory=list)
+    surgeries: list[NamedDateItem] = field(default_factory=list)
+    dialysis: bool = False
+    last_checkup_on: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        insurance = data.get("insurance")
+        return cls(
+            grant_id=_require(data, "grant_id", str),
+            grant_expires_at=_require(data, "grant_expires_at", str),
+            consent_mode=_require(data, "consent_mode", str),
+            generated_at=_require(data, "generated_at", str),
+            patient=PatientInfo.from_dict(_require(data, "patient", dict)),
+            insurance=InsuranceInfo.from_dict(insurance) if insurance else None,
+            medications=_items(data, "medications", MedicationItem),
+            visits=_items(data, "visits", VisitItem),
+            conditions=_items(data, "conditions", NamedDateItem),
+            allergies=_items(data, "allergies", NamedDateItem),
+            surgeries=_items(data, "surgeries", NamedDateItem),
+            dialysis=bool(data.get("dialysis", False)),
+            last_checkup_on=_optional(data, "last_checkup_on", str),
+        )
+
+
+@dataclass
+class Vitals(_Record):
+    measured_at: str
+    jcs: str | None = None
+    systolic_bp: int | None = None
+    diastolic_bp: int | None = None
+    heart_rate: int | None = None
+    respiratory_rate: int | None = None
+    spo2: int | None = None
+    body_temperature: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Vitals:
+        return cls(
+            measured_at=_require(data, "measured_at", str),
+            jcs=_optional(data, "jcs", str),
+            systolic_bp=_optional(data, "systolic_bp", int),
+            diastolic_bp=_optional(data, "diastolic_bp", int),
+            heart_rate=_optional(data, "heart_rate", int),
+            respiratory_rate=_optional(data, "respiratory_rate", int),
+            spo2=_optional(data, "spo2", int),
+            body_temperature=_optional(data, "body_temperature", (int, float)),
+        )
+
+
+@dataclass
+class TransferPacket(_Record):
+    """Field unit → hub → hospital: what the ER needs before the patient arrives.
+
+    ``packet_id`` doubles as the idempotency key: sending the same packet twice
+    stores it once.
+    """
+
+    packet_id: str
+    incident_id: str
+    hospital_codes: list[str]
+    sent_at: str
+    unit_name: str
+    chief_complaint: str
+    eta_minutes: int | None = None
+    grant_id: str | None = None
+    summary: Summary | None = None
+    vitals: list[Vitals] = field(default_factory=list)
+    notes: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TransferPacket:
+        codes = _require(data, "hospital_codes", list)
+        if not codes or not all(isinstance(code, str) for code in codes):
+            raise ContractError("hospital_codes must be a non-empty list of strings")
+
+        summary = data.get("summary")
+        return cls(
+            packet_id=_require(data, "packet_id", str),
+            incident_id=_require(data, "incident_id", str),
+            hospital_codes=codes,
+            sent_at=_require(data, "sent_at", str),
+            unit_name=_require(data, "unit_name", str),
+            chief_complaint=_require(data, "chief_complaint", str),
+            eta_minutes=_optional(data, "eta_minutes", int),
+            grant_id=_optional(data, "grant_id", str),
+            summary=Summary.from_dict(summary) if summary else None,
+            vitals=_items(data, "vitals", Vitals),
+            notes=_optional(data, "notes", str) or "",
+        )
+
+
+@dataclass
+class TransferView(_Record):
+    """One packet as addressed to one hospital, with its delivery status."""
+
+    transfer_id: str
+    hospital_code: str
+    status: str
+    updated_at: str
+    packet: TransferPacket
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TransferView:
+        return cls(
+            transfer_id=_require(data, "transfer_id", str),
+            hospital_code=_require(data, "hospital_code", str),
+            status=_require(data, "status", str),
+            updated_at=_require(data, "updated_at", str),
+            packet=TransferPacket.from_dict(_require(data, "packet", dict)),
+        )
+
+
+@dataclass
+class HospitalInfo(_Record):
+    code: str
+    name: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    emergency_designated: bool
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HospitalInfo:
+        return cls(
+            code=_require(data, "code", str),
+            name=_require(data, "name", str),
+            address=_require(data, "address", str),
+            latitude=_optional(data, "latitude", (int, float)),
+            longitude=_optional(data, "longitude", (int, float)),
+            emergency_designated=bool(data.get("emergency_designated", False)),
+        )

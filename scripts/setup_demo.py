@@ -1,0 +1,160 @@
+"""Build the demo's instance folder from the real public data in ../shared/data.
+
+Creates, under ``var/`` (or the folder given): the development PKI and one
+virtual My Number Card per demo persona, the hub database with hospitals,
+drugs, synthetic patients, card links and API clients, and ``stack.json``
+with the tokens and the demo hospital. Running it again reuses what exists.
+
+Usage: ``python scripts/setup_demo.py [--var DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from field_unit.hospitals import distance_km  # noqa: E402
+from hub.demo_data import SyntheticPatient, generate_patients  # noqa: E402
+from hub.public_data import HospitalRecord, load_drugs, load_hospitals  # noqa: E402
+from mynacard import devpki  # noqa: E402
+from mynacard.persona import CardPersona  # noqa: E402
+
+DEMO_SEED = 20261204
+DEMO_PATIENTS = 200
+DEMO_CARDS = 3
+FIRE_DEPARTMENT = ("FD-011002", "札幌市消防局")
+UNIT_NAME = "札幌市消防局 中央救急1"
+SCENE = (43.0687, 141.3508)  # Sapporo Station
+
+
+def shared_data_dir() -> Path:
+    configured = os.environ.get("MYNA_SHARED_DATA")
+    candidates = [Path(configured)] if configured else []
+    candidates += [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
+    for candidate in candidates:
+        if (candidate / "hospitals").is_dir():
+            return candidate
+
+    raise SystemExit("公開データのフォルダ (shared/data) が見つかりません。MYNA_SHARED_DATA で指定してください。")
+
+
+def build(var_dir: Path, data_dir: Path, today: date | None = None) -> dict:
+    """Make everything the stack needs under ``var_dir``; return the stack description."""
+    today = today or datetime.now(timezone.utc).date()
+    var_dir.mkdir(parents=True, exist_ok=True)
+
+    print("==> 公開データを読み込んでいます(北海道の病院一覧、薬価基準収載品目リスト)")
+    hospitals = load_hospitals(data_dir / "hospitals" / "hokkaido_hospital_list_H27.csv")
+    drugs = load_drugs(data_dir / "drugs" / "mhlw_yakka_kijun_20250716.csv")
+    patients = generate_patients(hospitals, drugs, DEMO_PATIENTS, DEMO_SEED, today)
+    print(f"    病院 {len(hospitals)} 件、医薬品 {len(drugs)} 件、架空の患者 {len(patients)} 人")
+
+    print("==> 開発用の認証局と仮想マイナンバーカードを作っています")
+    cards = _issue_cards(var_dir, patients[:DEMO_CARDS])
+
+    secrets = _load_or_create_secrets(var_dir)
+    demo_hospital = _nearest_emergency_hospital(hospitals)
+    stack = {
+        "trust_dir": str(var_dir / "pki" / "trust"),
+        "cards": cards,
+        "demo_hospital": {"code": demo_hospital.code, "name": demo_hospital.name},
+        "unit_name": UNIT_NAME,
+        "scene": list(SCENE),
+        "tokens": secrets,
+    }
+
+    print("==> ハブのデータベースを準備しています")
+    _seed_hub(var_dir, stack, hospitals, drugs, patients)
+
+    (var_dir / "stack.json").write_text(json.dumps(stack, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.chmod(var_dir / "stack.json", 0o600)
+    print(f"==> 準備完了: {var_dir}")
+    return stack
+
+
+def _issue_cards(var_dir: Path, patients: list[SyntheticPatient]) -> list[dict]:
+    root = devpki.ensure_root(var_dir / "pki")
+    cards = []
+    for index, patient in enumerate(patients):
+        persona = CardPersona(
+            persona_id=patient.patient_id,
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            birth_date=patient.birth_date,
+            sex=patient.sex,
+            address=patient.address,
+            auth_pin=f"{1234 + index:04d}",
+        )
+        issued = devpki.issue_card(root, persona, var_dir / "cards" / patient.patient_id)
+        cards.append(
+            {
+                "patient_key": patient.patient_id,
+                "card_dir": str(issued.card_dir),
+                "issuer": issued.issuer,
+                "serial_hex": issued.serial_hex,
+                "label": f"{patient.family_name} {patient.given_name}",
+            }
+        )
+
+    return cards
+
+
+def _load_or_create_secrets(var_dir: Path) -> dict:
+    from hub.auth import new_token
+
+    path = var_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    secrets = {"field_unit": new_token(), "hospital": new_token()}
+    path.write_text(json.dumps(secrets), encoding="utf-8")
+    os.chmod(path, 0o600)
+    return secrets
+
+
+def _nearest_emergency_hospital(hospitals: list[HospitalRecord]) -> HospitalRecord:
+    located = [h for h in hospitals if h.emergency_designated and h.latitude is not None and h.longitude is not None]
+    return min(located, key=lambda h: distance_km(SCENE[0], SCENE[1], h.latitude, h.longitude))
+
+
+def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients: list) -> None:
+    os.environ["HUB_INSTANCE_DIR"] = str(var_dir / "hub")
+    os.environ["HUB_TRUST_DIR"] = stack["trust_dir"]
+
+    from hub import seed
+    from hub.app import create_app
+
+    app = create_app()
+    hospital_names = {h.code: h.name for h in hospitals}
+    with app.app_context():
+        seed.seed_organizations(hospitals, [FIRE_DEPARTMENT])
+        seed.seed_drugs(drugs)
+        seed.seed_patients(patients, hospital_names)
+        seed.seed_card_links(
+            seed.CardLinkSpec(card["patient_key"], card["issuer"], card["serial_hex"]) for card in stack["cards"]
+        )
+        seed.seed_clients(
+            [
+                seed.ClientSpec("field-unit-demo", "device", FIRE_DEPARTMENT[0], stack["tokens"]["field_unit"]),
+                seed.ClientSpec("hospital-demo", "hospital", stack["demo_hospital"]["code"], stack["tokens"]["hospital"]),
+            ]
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="デモ用データを作成します")
+    parser.add_argument("--var", type=Path, default=REPO / "var", help="インスタンスフォルダ (既定: var/)")
+    args = parser.parse_args()
+    build(args.var.resolve(), shared_data_dir())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
