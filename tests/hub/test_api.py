@@ -178,7 +178,7 @@ def test_audit_chain_detects_tampering(client, app, issued_card) -> None:
 
     with app.app_context():
         assert audit.first_broken_row() is None
-        second = db.session.execute(db.select(AuditEvent).order_by(AuditEvent.id).offset(1)).scalar_one()
+        second = db.session.execute(db.select(AuditEvent).order_by(AuditEvent.id).offset(1).limit(1)).scalar_one()
         second.legal_basis = "tampered"
         db.session.commit()
         assert audit.first_broken_row() == second.id
