@@ -25,9 +25,9 @@ import stack as stack_module  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-# Files that hold the individual number: text AP EF 0001, visual AP EF 0005.
-TEXT_AP = "D3921000310001010408"
-VISUAL_AP = "D3921000310001010402"
+# Files that hold the individual number: text AP EF 0001, visual AP EF 0005,
+# as (application, file id) in the virtual card's command log.
+INDIVIDUAL_NUMBER_FILES = {("text", "0001"), ("visual", "0005")}
 
 
 def _free_port() -> int:
@@ -131,5 +131,9 @@ def test_card_never_selects_individual_number(incident) -> None:
 
     assert entries, "the virtual card logged no command"
     for entry in entries:
-        selected = (entry.get("ap"), entry.get("ef"))
-        assert selected not in {(TEXT_AP, "0001"), (VISUAL_AP, "0005")}, entry
+        assert (entry["ap"], entry["ef"]) not in INDIVIDUAL_NUMBER_FILES, entry
+        if entry["ins"] == "A4" and entry["p1"] == "02":
+            assert (entry["ap"], entry["target"]) not in INDIVIDUAL_NUMBER_FILES, entry
+        if entry["ins"] == "B0" and int(entry["p1"], 16) & 0x80:
+            short_id = f"{int(entry['p1'], 16) & 0x1F:04X}"
+            assert (entry["ap"], short_id) not in INDIVIDUAL_NUMBER_FILES, entry

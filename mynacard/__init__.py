@@ -1,0 +1,15 @@
+"""Card core of the マイナ救急 system: reading the My Number Card over PC/SC.
+
+The layers, lowest first:
+
+- ``transport``: one abstract ``transmit``. ``pcsc`` is the only module importing pyscard.
+- ``apdu``: command encoding, and the one place where a status word other than 9000
+  becomes an error.
+- ``jpki``: the JPKI application, which maps status words to domain errors.
+- ``certs``: verification of the auth certificate.
+
+``virtual`` contains a virtual card for tests, and ``devpki`` the development PKI that
+issues it. All errors are defined in ``errors``.
+
+The individual number (個人番号) is never read, and PINs are never logged or stored.
+"""

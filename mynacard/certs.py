@@ -1,0 +1,229 @@
+"""Verification of the JPKI user-authentication certificate (利用者証明用電子証明書).
+
+This module owns the trust store of root certificates and the checks on the auth
+certificate read from a card: signature by a trusted root, validity at a given time,
+and key usage. JPKI has one level: a self-signed J-LIS root issues the end-entity
+certificates directly. Root generations share one DN, so the issuing root is found by
+checking the signature against every root with that DN.
+
+Revocation (CRL / OCSP) is not checked here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
+
+from mynacard.errors import (
+    CertificateError,
+    CertificateExpiredError,
+    CertificateNotYetValidError,
+    CertificateUsageError,
+    UntrustedCertificateError,
+)
+
+logger = logging.getLogger(__name__)
+
+TRUST_STORE_SUFFIXES = (".pem", ".der", ".cer")
+
+_ROLE_CERTIFICATE = "certificate"
+_ROLE_ROOT = "issuing root"
+_ROOT_EXPIRED_MESSAGE = "電子証明書の発行元（ルート証明書）の有効期限が切れています。"
+_ROOT_NOT_YET_VALID_MESSAGE = (
+    "電子証明書の発行元（ルート証明書）の有効期間がまだ始まっていません。端末の日時を確認してください。"
+)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """Summary of a certificate.
+
+    ``subject`` and ``issuer`` are RFC 4514 strings. ``serial_hex`` is upper-case hex
+    with an even number of digits. ``sha256_fingerprint`` is upper-case hex pairs
+    separated by colons, as ``openssl x509 -fingerprint -sha256`` prints it.
+    Times are timezone-aware UTC.
+    """
+
+    subject: str
+    common_name: str
+    serial_hex: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    sha256_fingerprint: str
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """Parse one certificate from DER or PEM bytes; raise CertificateError when it is malformed."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise CertificateError(f"cannot parse certificate: {exc}") from exc
+
+
+def certificate_info(certificate: x509.Certificate) -> CertificateInfo:
+    """Return the summary of a parsed certificate."""
+    return CertificateInfo(
+        subject=certificate.subject.rfc4514_string(),
+        common_name=_common_name(certificate.subject),
+        serial_hex=serial_to_hex(certificate.serial_number),
+        issuer=certificate.issuer.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        sha256_fingerprint=certificate.fingerprint(hashes.SHA256()).hex(":").upper(),
+    )
+
+
+def serial_to_hex(serial: int) -> str:
+    """Format a certificate serial number as upper-case hex with an even number of digits."""
+    digits = f"{serial:X}"
+    return digits if len(digits) % 2 == 0 else "0" + digits
+
+
+def _common_name(name: x509.Name) -> str:
+    attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not attributes:
+        return ""
+    value = attributes[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")
+
+
+class TrustStore:
+    """Root certificates that may issue auth certificates."""
+
+    def __init__(self, roots: Iterable[x509.Certificate]) -> None:
+        self._roots = list(roots)
+
+    @classmethod
+    def from_folder(cls, path: str | Path) -> TrustStore:
+        """Load every certificate in the ``*.pem``, ``*.der`` and ``*.cer`` files of a folder.
+
+        A PEM file may contain several certificates. Raises FileNotFoundError when the
+        folder does not exist, ValueError when it contains no certificate, and
+        CertificateError naming the file that cannot be parsed.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"trust store folder not found: {folder}")
+        roots: list[x509.Certificate] = []
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and file.suffix.lower() in TRUST_STORE_SUFFIXES:
+                roots.extend(_load_certificates_file(file))
+        if not roots:
+            raise ValueError(f"no certificates (*.pem, *.der, *.cer) in trust store folder {folder}")
+        logger.info("loaded %s trusted root certificates from %s", len(roots), folder)
+        return cls(roots)
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        """A copy of the list of root certificates."""
+        return list(self._roots)
+
+    def __len__(self) -> int:
+        return len(self._roots)
+
+    def find_issuer(self, certificate: x509.Certificate) -> x509.Certificate | None:
+        """Return the root whose key verifies the certificate's signature, or None.
+
+        Only roots whose subject equals the certificate's issuer are tried, and of those
+        the signature decides.
+        """
+        for root in self._roots:
+            if root.subject != certificate.issuer:
+                continue
+            try:
+                certificate.verify_directly_issued_by(root)
+            except (InvalidSignature, ValueError, TypeError):
+                continue
+            return root
+        return None
+
+
+def _load_certificates_file(file: Path) -> list[x509.Certificate]:
+    data = file.read_bytes()
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise CertificateError(f"cannot parse certificate file {file}: {exc}") from exc
+
+
+def verify_auth_certificate(der: bytes, trust: TrustStore, at: datetime | None = None) -> CertificateInfo:
+    """Verify a DER (or PEM) auth certificate and return its summary.
+
+    The checks run in this order:
+
+    1. A root in ``trust`` signed the certificate.
+    2. The certificate and that root are valid at ``at`` (default: now).
+    3. keyUsage contains digitalSignature.
+    4. The certificate is not a CA certificate.
+
+    ``at`` must be timezone-aware. The CertificateError subclass of the first failed
+    check is raised.
+    """
+    moment = _check_moment(at)
+    certificate = load_certificate(der)
+    info = certificate_info(certificate)
+
+    root = trust.find_issuer(certificate)
+    if root is None:
+        raise UntrustedCertificateError(
+            f"no trusted root verifies the signature of certificate {info.serial_hex} issued by {info.issuer}"
+        )
+    _check_validity(certificate, moment, _ROLE_CERTIFICATE)
+    _check_validity(root, moment, _ROLE_ROOT)
+    _check_auth_usage(certificate)
+    logger.info("auth certificate %s verified against root %s", info.serial_hex, serial_to_hex(root.serial_number))
+    return info
+
+
+def _check_moment(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(timezone.utc)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("'at' must be a timezone-aware datetime")
+    return at
+
+
+def _check_validity(certificate: x509.Certificate, moment: datetime, role: str) -> None:
+    serial = serial_to_hex(certificate.serial_number)
+    is_root = role == _ROLE_ROOT
+    if moment < certificate.not_valid_before_utc:
+        raise CertificateNotYetValidError(
+            f"{role} {serial} is valid from {certificate.not_valid_before_utc.isoformat()},"
+            f" checked at {moment.isoformat()}",
+            user_message=_ROOT_NOT_YET_VALID_MESSAGE if is_root else None,
+        )
+    if moment > certificate.not_valid_after_utc:
+        raise CertificateExpiredError(
+            f"{role} {serial} expired at {certificate.not_valid_after_utc.isoformat()},"
+            f" checked at {moment.isoformat()}",
+            user_message=_ROOT_EXPIRED_MESSAGE if is_root else None,
+        )
+
+
+def _check_auth_usage(certificate: x509.Certificate) -> None:
+    serial = serial_to_hex(certificate.serial_number)
+    try:
+        key_usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise CertificateUsageError(f"certificate {serial} has no keyUsage extension") from exc
+    if not key_usage.digital_signature:
+        raise CertificateUsageError(f"keyUsage of certificate {serial} lacks digitalSignature")
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return
+    if constraints.ca:
+        raise CertificateUsageError(f"certificate {serial} is a CA certificate, not an end-entity certificate")
