@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from mynacard import pcsc  # noqa: E402
 from mynacard.errors import CardError  # noqa: E402
-from mynacard.virtual.pcscd import PcscdProcess  # noqa: E402
+from mynacard.virtual.pcscd import PcscdError, PcscdProcess  # noqa: E402
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -48,8 +48,9 @@ class StackError(RuntimeError):
 class Stack:
     """The running system: pcscd, a virtual card and the three apps."""
 
-    def __init__(self, var_dir: Path, ports: Ports = Ports(), card_index: int = 0) -> None:
+    def __init__(self, var_dir: Path, ports: Ports = Ports(), card_index: int = 0, pcscd_lock_wait: float = 0.0) -> None:
         self.var_dir = var_dir
+        self.pcscd_lock_wait = pcscd_lock_wait
         self.ports = ports
         self.description = json.loads((var_dir / "stack.json").read_text(encoding="utf-8"))
         self.card = self.description["cards"][card_index]
@@ -96,7 +97,9 @@ class Stack:
 
     def _start_card_side(self) -> None:
         say("pcscd を vpcd ドライバー付きで起動しています")
-        self._pcscd = PcscdProcess(self.var_dir / "pcscd", vpcd_port=self.ports.vpcd, replace_existing=True)
+        self._pcscd = PcscdProcess(
+            self.var_dir / "pcscd", vpcd_port=self.ports.vpcd, replace_existing=True, lock_wait=self.pcscd_lock_wait
+        )
         self._pcscd.__enter__()
 
         say(f"仮想マイナンバーカード({self.card['label']})をリーダーに挿入しています")
@@ -240,6 +243,10 @@ def run_demo(var_dir: Path) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    except PcscdError as exc:
+        print("エラー: pcscd を起動できませんでした。別のデモやテストが動いていれば停止してから再実行してください。", file=sys.stderr)
+        print(f"  詳細: {exc}", file=sys.stderr)
+        return 1
     except StackError as exc:
         print(f"エラー: デモを開始できませんでした: {exc}", file=sys.stderr)
         return 1

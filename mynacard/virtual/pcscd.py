@@ -10,6 +10,7 @@ pcscd needs root to create its socket folder.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -31,6 +32,9 @@ CONFIG_FILE = "vpcd"
 LOG_FILE = "pcscd.log"
 PID_FILE = "pcscd.pid"
 STOP_TIMEOUT = 5.0
+# Serialises PcscdProcess users across processes and checkouts: a test run
+# waits here for a demo or another test run instead of killing its pcscd.
+MACHINE_LOCK = Path("/tmp/myna-kyukyu-pcscd.lock")
 _TCP_LISTEN_STATE = "0A"
 
 
@@ -113,12 +117,15 @@ class PcscdProcess:
         *,
         replace_existing: bool = False,
         start_timeout: float = 10.0,
+        lock_wait: float = 0.0,
         binary: Path = PCSCD_BINARY,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.vpcd_port = vpcd_port
         self.replace_existing = replace_existing
         self.start_timeout = start_timeout
+        self.lock_wait = lock_wait
+        self._lock_file: IO[bytes] | None = None
         self.binary = Path(binary)
         self.config_dir = self.work_dir / CONFIG_FOLDER
         self.log_path = self.work_dir / LOG_FILE
@@ -151,7 +158,12 @@ class PcscdProcess:
             raise PcscdError(f"pcscd not found at {self.binary}; install the Debian package pcscd")
         if not VPCD_DRIVER.exists():
             raise PcscdError(f"vpcd driver not found at {VPCD_DRIVER}; install the Debian package vsmartcard-vpcd")
-        self._clear_running_pcscd()
+        self._take_machine_lock()
+        try:
+            self._clear_running_pcscd()
+        except BaseException:
+            self._release_machine_lock()
+            raise
         if is_port_listening(self.vpcd_port):
             raise PcscdError(f"TCP port {self.vpcd_port} is already in use; choose another vpcd_port")
 
@@ -188,6 +200,30 @@ class PcscdProcess:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        self._release_machine_lock()
+
+    def _take_machine_lock(self) -> None:
+        lock_file = MACHINE_LOCK.open("ab")
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    lock_file.close()
+                    raise PcscdError(
+                        f"another run of this project holds pcscd (lock {MACHINE_LOCK}); "
+                        "stop the other demo or test run first"
+                    ) from None
+                time.sleep(0.2)
+        self._lock_file = lock_file
+
+    def _release_machine_lock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
 
     def log_tail(self, lines: int = 20) -> str:
         """Return the last lines of pcscd's log."""

@@ -52,7 +52,7 @@ def var_dir() -> Path:
 @pytest.fixture(scope="module")
 def incident(var_dir: Path):
     ports = stack_module.Ports(hub=_free_port(), portal=_free_port(), field=_free_port(), vpcd=_free_port())
-    with stack_module.Stack(var_dir, ports) as running:
+    with stack_module.Stack(var_dir, ports, pcscd_lock_wait=600.0) as running:
         yield running, running.run_incident()
 
 
