@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from hub import consent
 from hub.audit import AuditEntry, commit_with_audit
 from hub.auth import current_client
-from hub.contract import API_PREFIX, TRANSFER_STATUSES, ContractError, SummaryRequest, TransferPacket
-from hub.identity import linked_patient, verify_card
-from hub.models import ApiClient, ConsentGrant, Organization, Transfer, db, utcnow
+from hub.contract import (
+    API_PREFIX,
+    DECLINE_REASONS,
+    ContractError,
+    IncidentReport,
+    SummaryRequest,
+    TransferOutcome,
+    TransferPacket,
+)
+from hub.identity import decode_certificate, linked_patient, verify_card
+from hub.models import ApiClient, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
 from hub.summary import build_summary
 
@@ -52,15 +61,24 @@ def hospitals() -> Any:
     return jsonify({"hospitals": [_hospital_dict(row) for row in rows]})
 
 
+@bp.post("/challenges")
+def create_challenge() -> Any:
+    client = current_client("device")
+    return jsonify(consent.new_challenge(client).to_dict()), 201
+
+
 @bp.post("/summaries")
 def request_summary() -> Any:
     client = current_client("device")
     summary_request = _parse(SummaryRequest)
 
-    certificate = verify_card(summary_request.certificate_der_b64, current_app.config["TRUST_DIR"])
+    certificate_der = decode_certificate(summary_request.certificate_der_b64)
+    certificate = verify_card(certificate_der, current_app.config["TRUST_DIR"])
     patient = linked_patient(certificate)
+    if summary_request.consent_mode == "pin":
+        consent.check_pin_signature(client, summary_request, certificate_der)
 
-    grant = _new_grant(client, patient.id, summary_request)
+    grant = consent.new_grant(client, patient.id, summary_request, current_app.config["GRANT_MINUTES"])
     summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
 
     commit_with_audit(
@@ -133,6 +151,61 @@ def inbox() -> Any:
     return jsonify({"transfers": [_transfer_dict(row) for row in rows]})
 
 
+@bp.get("/transfers/sent")
+def sent_transfers() -> Any:
+    client = current_client("device")
+    query = db.select(Transfer).where(Transfer.sender_client_id == client.id)
+    incident_id = request.args.get("incident_id")
+    if incident_id:
+        query = query.where(Transfer.payload["incident_id"].as_string() == incident_id)
+
+    rows = db.session.execute(query.order_by(Transfer.created_at.desc())).scalars()
+    return jsonify({"transfers": [_transfer_dict(row) for row in rows]})
+
+
+@bp.post("/transfers/<transfer_id>/outcome")
+def record_outcome(transfer_id: str) -> Any:
+    client = current_client("hospital")
+    outcome = _parse(TransferOutcome)
+    row = _own_transfer(client, transfer_id)
+
+    row.outcome = outcome.to_dict()
+    row.updated_at = utcnow()
+    commit_with_audit(
+        AuditEntry(
+            actor=client.name,
+            organization_code=client.organization_code,
+            patient_id=row.patient_id,
+            action="record_outcome",
+            legal_basis="transfer_of_care",
+            detail={"transfer_id": row.id},
+        )
+    )
+    return jsonify(_transfer_dict(row))
+
+
+@bp.post("/incident-reports")
+def receive_incident_report() -> Any:
+    client = current_client("device")
+    report = _parse(IncidentReport)
+
+    row = db.session.execute(
+        db.select(IncidentReportRow).where(
+            IncidentReportRow.client_id == client.id, IncidentReportRow.incident_id == report.incident_id
+        )
+    ).scalar_one_or_none()
+    created = row is None
+    if row is None:
+        row = IncidentReportRow(incident_id=report.incident_id, client_id=client.id)
+        db.session.add(row)
+
+    row.fire_department_code = client.organization_code
+    row.payload = report.to_dict()
+    row.received_at = utcnow()
+    db.session.commit()
+    return jsonify({"incident_id": report.incident_id}), 201 if created else 200
+
+
 @bp.post("/transfers/<transfer_id>/status")
 def update_status(transfer_id: str) -> Any:
     client = current_client("hospital")
@@ -141,15 +214,16 @@ def update_status(transfer_id: str) -> Any:
     if status not in HOSPITAL_TRANSITIONS:
         raise bad_request(f"status must be one of {', '.join(HOSPITAL_TRANSITIONS)}")
 
-    row = db.session.get(Transfer, transfer_id)
-    if row is None or row.hospital_code != client.organization_code:
-        raise not_found("搬送連絡")
+    reason = body.get("reason")
+    if status == "declined" and reason not in DECLINE_REASONS:
+        raise bad_request("受入れ不可の理由を選んでください (" + ", ".join(DECLINE_REASONS.values()) + ")")
 
+    row = _own_transfer(client, transfer_id)
     if row.status not in HOSPITAL_TRANSITIONS[status]:
         raise ApiProblem(409, "invalid_transition", f"現在の状態({row.status})から {status} には変更できません。")
 
     row.status = status
-    row.status_reason = body.get("reason") if isinstance(body.get("reason"), str) else None
+    row.status_reason = reason if status == "declined" else None
     row.updated_at = utcnow()
     commit_with_audit(
         AuditEntry(
@@ -173,27 +247,6 @@ def _parse(kind: Any) -> Any:
         return kind.from_dict(body)
     except ContractError as exc:
         raise bad_request(str(exc)) from exc
-
-
-def _new_grant(client: ApiClient, patient_id: int, summary_request: SummaryRequest) -> ConsentGrant:
-    if summary_request.consent_mode == "pin":
-        # TODO: PIN mode needs the hub challenge signed by the card (issue 4).
-        raise ApiProblem(501, "pin_consent_unavailable", "暗証番号による同意はまだ利用できません。口頭同意を選んでください。")
-
-    now = utcnow()
-    grant = ConsentGrant(
-        id=str(uuid.uuid4()),
-        patient_id=patient_id,
-        incident_id=summary_request.incident_id,
-        client_id=client.id,
-        mode=summary_request.consent_mode,
-        emergency_reason=summary_request.emergency_reason,
-        needs_review=summary_request.consent_mode == "emergency",
-        created_at=now,
-        expires_at=now + timedelta(minutes=current_app.config["GRANT_MINUTES"]),
-    )
-    db.session.add(grant)
-    return grant
 
 
 def _grant_for_packet(client: ApiClient, packet: TransferPacket) -> ConsentGrant | None:
@@ -251,15 +304,27 @@ def _forward_audit_entry(client: ApiClient, packet: TransferPacket, grant: Conse
     )
 
 
+def _own_transfer(client: ApiClient, transfer_id: str) -> Transfer:
+    row = db.session.get(Transfer, transfer_id)
+    if row is None or row.hospital_code != client.organization_code:
+        raise not_found("搬送連絡")
+
+    return row
+
+
 def _transfers_of_packet(packet_id: str) -> list[Transfer]:
     return list(db.session.execute(db.select(Transfer).where(Transfer.packet_id == packet_id)).scalars())
 
 
 def _transfer_dict(row: Transfer) -> dict[str, Any]:
+    hospital = db.session.execute(db.select(Organization.name).where(Organization.code == row.hospital_code)).scalar()
     return {
         "transfer_id": row.id,
         "hospital_code": row.hospital_code,
+        "hospital_name": hospital or "",
         "status": row.status,
+        "status_reason": row.status_reason,
+        "outcome": row.outcome,
         "updated_at": row.updated_at.isoformat(),
         "packet": row.payload,
     }

@@ -12,7 +12,17 @@ from typing import Any
 
 import requests
 
-from hub.contract import API_PREFIX, HospitalInfo, Summary, SummaryRequest, TransferPacket, TransferView
+from hub.contract import (
+    API_PREFIX,
+    Challenge,
+    HospitalInfo,
+    IncidentReport,
+    Summary,
+    SummaryRequest,
+    TransferOutcome,
+    TransferPacket,
+    TransferView,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,9 @@ class HubClient:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
 
+    def create_challenge(self) -> Challenge:
+        return Challenge.from_dict(self._call("POST", "/challenges"))
+
     def request_summary(self, request: SummaryRequest) -> Summary:
         data = self._call("POST", "/summaries", json=request.to_dict())
         return Summary.from_dict(data)
@@ -67,6 +80,18 @@ class HubClient:
         data = self._call("POST", "/transfers", json=packet.to_dict())
         return [TransferView.from_dict(item) for item in data["transfers"]]
 
+    def sent_transfers(self, incident_id: str | None = None) -> list[TransferView]:
+        params = {"incident_id": incident_id} if incident_id else None
+        data = self._call("GET", "/transfers/sent", params=params)
+        return [TransferView.from_dict(item) for item in data["transfers"]]
+
+    def send_incident_report(self, report: IncidentReport) -> None:
+        self._call("POST", "/incident-reports", json=report.to_dict())
+
+    def record_outcome(self, transfer_id: str, outcome: TransferOutcome) -> TransferView:
+        data = self._call("POST", f"/transfers/{transfer_id}/outcome", json=outcome.to_dict())
+        return TransferView.from_dict(data)
+
     def inbox(self) -> list[TransferView]:
         data = self._call("GET", "/transfers")
         return [TransferView.from_dict(item) for item in data["transfers"]]
@@ -76,12 +101,14 @@ class HubClient:
         data = self._call("POST", f"/transfers/{transfer_id}/status", json=body)
         return TransferView.from_dict(data)
 
-    def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, json: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         url = f"{self.base_url}{API_PREFIX}{path}"
         logger.debug("calling hub %s %s", method, path)
 
         try:
-            response = self._session.request(method, url, json=json, timeout=self.timeout)
+            response = self._session.request(method, url, json=json, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
             raise HubUnreachableError(type(exc).__name__) from exc
 

@@ -26,6 +26,37 @@ EMERGENCY_REASONS = {
     "other": "その他(生命・身体の保護のため必要)",
 }
 
+# FDMA reasons a hospital gives when it cannot accept a patient (収容不可理由).
+DECLINE_REASONS = {
+    "treatment_difficult": "処置困難",
+    "beds_full": "ベッド満床",
+    "busy": "手術中・患者対応中",
+    "out_of_specialty": "専門外",
+    "no_doctor": "医師不在",
+    "no_prior_care": "初診・かかりつけ医なし",
+    "other": "その他",
+}
+
+# 傷病程度 (severity) as judged by the physician at the first examination (FDMA).
+SEVERITIES = {
+    "death": "死亡",
+    "severe": "重症(長期入院)",
+    "moderate": "中等症(入院診療)",
+    "mild": "軽症(外来診療)",
+    "other": "その他",
+}
+
+# Incident timeline in FDMA order: 入電, 出動, 現場到着, 傷病者接触, 現場出発, 病院到着, 医師引継ぎ.
+TIMELINE_KEYS = (
+    "call_received",
+    "dispatched",
+    "arrived_scene",
+    "patient_contact",
+    "departed_scene",
+    "arrived_hospital",
+    "handover",
+)
+
 TRANSFER_STATUSES = (
     "sent",
     "delivered",
@@ -79,13 +110,36 @@ class _Record:
 
 
 @dataclass
+class Challenge(_Record):
+    """Hub → field unit: a single-use random challenge for PIN consent.
+
+    The card signs ``DigestInfo(SHA-256(challenge))`` with its 利用者証明用 key
+    after the patient enters the PIN; the signature goes back in a
+    :class:`SummaryRequest` with ``consent_mode="pin"``.
+    """
+
+    challenge_id: str
+    challenge_b64: str
+    expires_at: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Challenge:
+        return cls(**{f.name: _require(data, f.name, str) for f in dataclasses.fields(cls)})
+
+
+@dataclass
 class SummaryRequest(_Record):
-    """Field unit → hub: the card's 利用者証明用 certificate plus the consent mode."""
+    """Field unit → hub: the card's 利用者証明用 certificate plus the consent mode.
+
+    ``pin`` mode also carries the challenge id and the card's signature over it.
+    """
 
     certificate_der_b64: str
     consent_mode: str
     incident_id: str
     emergency_reason: str | None = None
+    challenge_id: str | None = None
+    signature_b64: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SummaryRequest:
@@ -94,12 +148,17 @@ class SummaryRequest(_Record):
             consent_mode=_require(data, "consent_mode", str),
             incident_id=_require(data, "incident_id", str),
             emergency_reason=_optional(data, "emergency_reason", str),
+            challenge_id=_optional(data, "challenge_id", str),
+            signature_b64=_optional(data, "signature_b64", str),
         )
         if request.consent_mode not in CONSENT_MODES:
             raise ContractError(f"invalid consent_mode: {request.consent_mode!r}")
 
         if request.consent_mode == "emergency" and request.emergency_reason not in EMERGENCY_REASONS:
             raise ContractError("emergency consent needs emergency_reason, one of " + ", ".join(EMERGENCY_REASONS))
+
+        if request.consent_mode == "pin" and not (request.challenge_id and request.signature_b64):
+            raise ContractError("pin consent needs challenge_id and signature_b64")
 
         return request
 
@@ -312,23 +371,149 @@ class TransferPacket(_Record):
 
 
 @dataclass
+class TransferOutcome(_Record):
+    """Hospital → hub → fire department: diagnosis and 傷病程度 at the first examination."""
+
+    diagnosis: str
+    severity: str
+    recorded_at: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TransferOutcome:
+        outcome = cls(**{f.name: _require(data, f.name, str) for f in dataclasses.fields(cls)})
+        if outcome.severity not in SEVERITIES:
+            raise ContractError(f"invalid severity: {outcome.severity!r}, expected one of {', '.join(SEVERITIES)}")
+
+        return outcome
+
+
+@dataclass
 class TransferView(_Record):
-    """One packet as addressed to one hospital, with its delivery status."""
+    """One packet as addressed to one hospital, with its status as both sides see it.
+
+    ``status_reason`` is a key of :data:`DECLINE_REASONS` when declined.
+    """
 
     transfer_id: str
     hospital_code: str
     status: str
     updated_at: str
     packet: TransferPacket
+    hospital_name: str = ""
+    status_reason: str | None = None
+    outcome: TransferOutcome | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TransferView:
+        outcome = data.get("outcome")
         return cls(
             transfer_id=_require(data, "transfer_id", str),
             hospital_code=_require(data, "hospital_code", str),
             status=_require(data, "status", str),
             updated_at=_require(data, "updated_at", str),
             packet=TransferPacket.from_dict(_require(data, "packet", dict)),
+            hospital_name=_optional(data, "hospital_name", str) or "",
+            status_reason=_optional(data, "status_reason", str),
+            outcome=TransferOutcome.from_dict(outcome) if outcome else None,
+        )
+
+
+@dataclass
+class Inquiry(_Record):
+    """One 照会 (inquiry) to a hospital and its result."""
+
+    hospital_code: str
+    asked_at: str
+    result: str
+    reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Inquiry:
+        inquiry = cls(
+            hospital_code=_require(data, "hospital_code", str),
+            asked_at=_require(data, "asked_at", str),
+            result=_require(data, "result", str),
+            reason=_optional(data, "reason", str),
+        )
+        if inquiry.result not in ("accepted", "declined", "no_answer"):
+            raise ContractError(f"invalid inquiry result: {inquiry.result!r}")
+
+        if inquiry.result == "declined" and inquiry.reason not in DECLINE_REASONS:
+            raise ContractError("a declined inquiry needs reason, one of " + ", ".join(DECLINE_REASONS))
+
+        return inquiry
+
+
+@dataclass
+class MynaSteps(_Record):
+    """How far the マイナ救急 steps went in one incident, as FDMA counts them."""
+
+    attempted: bool = False
+    card_present: bool | None = None
+    card_read: bool | None = None
+    linked: bool | None = None
+    consent_mode: str | None = None
+    viewed: bool | None = None
+    stop_reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MynaSteps:
+        if not isinstance(data, dict):
+            raise ContractError("myna must be an object")
+
+        return cls(
+            attempted=bool(data.get("attempted", False)),
+            card_present=_optional(data, "card_present", bool),
+            card_read=_optional(data, "card_read", bool),
+            linked=_optional(data, "linked", bool),
+            consent_mode=_optional(data, "consent_mode", str),
+            viewed=_optional(data, "viewed", bool),
+            stop_reason=_optional(data, "stop_reason", str),
+        )
+
+
+@dataclass
+class IncidentReport(_Record):
+    """Field unit → hub: the de-identified record of one incident, for statistics.
+
+    No name, certificate or insurance number: an age band (``"80-89"``), sex,
+    the timeline (keys of :data:`TIMELINE_KEYS`, ISO times or None when not
+    recorded), JCS, 傷病程度, the inquiries and the マイナ救急 steps. Sending it
+    again with the same ``incident_id`` replaces the earlier version.
+    """
+
+    incident_id: str
+    unit_name: str
+    reported_at: str
+    age_band: str | None = None
+    sex: str | None = None
+    times: dict[str, str | None] = field(default_factory=dict)
+    jcs: str | None = None
+    severity: str | None = None
+    inquiries: list[Inquiry] = field(default_factory=list)
+    myna: MynaSteps = field(default_factory=MynaSteps)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IncidentReport:
+        times = data.get("times") or {}
+        if not isinstance(times, dict) or not set(times) <= set(TIMELINE_KEYS):
+            raise ContractError("times keys must be among " + ", ".join(TIMELINE_KEYS))
+
+        severity = _optional(data, "severity", str)
+        if severity is not None and severity not in SEVERITIES:
+            raise ContractError(f"invalid severity: {severity!r}")
+
+        return cls(
+            incident_id=_require(data, "incident_id", str),
+            unit_name=_require(data, "unit_name", str),
+            reported_at=_require(data, "reported_at", str),
+            age_band=_optional(data, "age_band", str),
+            sex=_optional(data, "sex", str),
+            times={key: _optional(times, key, str) for key in times},
+            jcs=_optional(data, "jcs", str),
+            severity=severity,
+            inquiries=_items(data, "inquiries", Inquiry),
+            myna=MynaSteps.from_dict(data.get("myna") or {}),
         )
 
 

@@ -22,13 +22,15 @@ def trust_store(folder: str) -> TrustStore:
     return TrustStore.from_folder(folder)
 
 
-def verify_card(certificate_der_b64: str, trust_folder: str, at: datetime | None = None) -> CertificateInfo:
-    """Decode and verify the certificate, mapping each failure to its own problem."""
+def decode_certificate(certificate_der_b64: str) -> bytes:
     try:
-        der = base64.b64decode(certificate_der_b64, validate=True)
+        return base64.b64decode(certificate_der_b64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ApiProblem(400, "malformed_certificate", "証明書のデータが壊れています。カードを読み直してください。") from exc
 
+
+def verify_card(der: bytes, trust_folder: str, at: datetime | None = None) -> CertificateInfo:
+    """Verify the certificate, mapping each failure to its own problem."""
     try:
         return verify_auth_certificate(der, trust_store(trust_folder), at or datetime.now(timezone.utc))
     except CertificateExpiredError as exc:

@@ -208,5 +208,33 @@ class Transfer(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="sent")
     status_reason: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PinChallenge(db.Model):  # type: ignore[name-defined]
+    """A single-use random challenge that the card signs after the patient's PIN."""
+
+    __tablename__ = "pin_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    nonce_hex: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class IncidentReport(db.Model):  # type: ignore[name-defined]
+    """A de-identified incident record sent by a field unit, for statistics."""
+
+    __tablename__ = "incident_reports"
+    __table_args__ = (UniqueConstraint("client_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    fire_department_code: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
