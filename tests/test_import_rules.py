@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("mynacard", "hub", "field_unit", "hospital_portal")
-HUB_PUBLIC = {"hub.contract", "hub.client"}
+HUB_PUBLIC = {"hub", "hub.contract", "hub.client", "hub.documents"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -58,7 +58,16 @@ def test_contract_is_pure_data() -> None:
 def test_apps_use_only_hub_contract_and_client(package: str) -> None:
     for path in sources(package):
         hub_imports = {name for name in imported_modules(path) if name.split(".")[0] == "hub"}
-        assert hub_imports <= HUB_PUBLIC, f"{path.relative_to(REPO)} imports {hub_imports - HUB_PUBLIC}"
+        private = {name for name in hub_imports if name not in HUB_PUBLIC and not name.startswith("hub.documents.")}
+        assert not private, f"{path.relative_to(REPO)} imports {private}"
+
+
+def test_documents_are_pure_rendering() -> None:
+    for path in sources("hub/documents"):
+        roots = {name.split(".")[0] for name in imported_modules(path)}
+        assert not roots & {"flask", "sqlalchemy", "flask_sqlalchemy", "requests"}, path
+        hub_modules = {name for name in imported_modules(path) if name.split(".")[0] == "hub"}
+        assert all(name in HUB_PUBLIC or name.startswith("hub.documents") for name in hub_modules), path
 
 
 @pytest.mark.parametrize("package", ["field_unit", "hospital_portal"])
