@@ -1,4 +1,4 @@
-"""Command line of the hub: ``python -m hub serve`` and ``python -m hub verify-audit``."""
+"""Command line of the hub: ``python -m hub serve``, ``verify-audit`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from hub import audit
 from hub.app import create_app
+from hub.statistics import cli as statistics_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8710, help="待ち受けポート (既定: 8710)")
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
+    statistics_cli.configure_parser(commands.add_parser("stats", help="救急活動の統計を集計・出力します"))
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "serve":
         return _serve(args.host, args.port)
+
+    if args.command == "stats":
+        return statistics_cli.run(args)
 
     return _verify_audit()
 
