@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from hub import api, config
 from hub.models import db
 from hub.problems import ApiProblem
+from hub.statistics.views import bp as statistics_bp
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.create_all()
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(statistics_bp)
     _register_error_handlers(app)
     return app
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from hub.models import Organization, db
-from hub.statistics import compute, export, store
+from hub.statistics import compare, compute, export, importing, store
 
 
 # The breakdown columns that fit a terminal; the files carry all of them.
@@ -44,6 +44,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     unit.add_argument("unit", help="救急隊名 (事案報告の unit_name と同じ表記)")
     unit.add_argument("station", help="署所名")
 
+    activity = commands.add_parser("import-activity", help="既存の活動記録 CSV を列の対応表で取り込みます")
+    _add_department(activity)
+    activity.add_argument("--mapping", type=Path, required=True, help="列の対応表 (TOML、UTF-8)")
+    activity.add_argument("csv_file", type=Path, help="活動記録の CSV")
+
+    fdma = commands.add_parser("import-fdma", help="FDMA の救急搬送困難事案(週次)を取り込みます")
+    fdma.add_argument("folder", type=Path, help="emergencytransport_difficult*.csv のあるフォルダ")
+
+    profile = commands.add_parser("profile", help="FDMA 比較に使う都道府県と消防本部名を設定します")
+    _add_department(profile)
+    profile.add_argument("--prefecture", required=True, help="都道府県名 (例: 北海道)")
+    profile.add_argument("--fdma-name", default="", help="FDMA 調査での消防本部名 (調査対象外なら省略)")
+
+    versus = commands.add_parser("compare", help="救急搬送困難事案を都道府県・全国と比較します")
+    _add_department(versus)
+    versus.add_argument("--csv", type=Path, help="週別の比較表を CSV (UTF-8 BOM 付き) で書き出すファイル")
+
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``stats`` subcommand inside an application context."""
@@ -59,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.stats_command == "import-fdma":
+        return _import_fdma(args.folder)
+
     _check_department(args.department)
     if args.stats_command == "report":
         return _report(args)
@@ -68,7 +88,64 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"救急隊「{args.unit}」を署所「{args.station}」に登録しました。")
         return 0
 
+    if args.stats_command == "import-activity":
+        return _import_activity(args)
+
+    if args.stats_command == "profile":
+        compare.set_department_profile(args.department, args.prefecture, args.fdma_name)
+        print(f"比較の対象を 都道府県「{args.prefecture}」、FDMA の消防本部名「{args.fdma_name or '(調査対象外)'}」に設定しました。")
+        return 0
+
+    if args.stats_command == "compare":
+        return _compare(args)
+
     raise CommandError(f"不明なサブコマンドです: {args.stats_command}")
+
+
+def _import_activity(args: argparse.Namespace) -> int:
+    try:
+        content = args.csv_file.read_bytes()
+        mapping_text = args.mapping.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise CommandError(f"ファイルを読めません: {error.filename}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise CommandError("対応表は UTF-8 で保存してください。") from error
+
+    try:
+        result = importing.import_activity_records(args.department, content, mapping_text, args.csv_file.name, "cli")
+    except importing.ImportRejected as rejected:
+        print("取り込みませんでした。次の点を直してください:")
+        print("\n".join(f"  - {problem}" for problem in rejected.problems))
+        return 2
+
+    print(f"{result.inserted + result.replaced} 件を取り込みました(新規 {result.inserted} 件、置き換え {result.replaced} 件)。")
+    return 0
+
+
+def _import_fdma(folder: Path) -> int:
+    try:
+        stored = importing.import_fdma_series(folder)
+    except importing.ImportRejected as rejected:
+        print("取り込みませんでした:")
+        print("\n".join(f"  - {problem}" for problem in rejected.problems))
+        return 2
+
+    print(f"FDMA の系列を取り込みました: 消防本部別 {stored['department']} 行、都道府県別 {stored['prefecture']} 行、全国 {stored['national']} 行。")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    result = compare.department_comparison(args.department, store.department_frame(args.department))
+    print(f"比較対象: 都道府県 {result.prefecture or '未設定'}、FDMA の消防本部名 {result.fdma_department_name or '未設定'}")
+    with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200):
+        print(result.totals.rename(columns={"weeks": "週数", "count": "件数"}).to_string(na_rep="-", float_format=lambda v: f"{v:.0f}"))
+
+    if args.csv:
+        weekly = result.weekly.rename(columns=compare.SERIES_LABELS)
+        weekly.index.name = "週の開始日"
+        _write(args.csv, ("\ufeff" + weekly.to_csv(float_format="%.0f", lineterminator="\r\n")).encode("utf-8"), "CSV")
+
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
