@@ -11,6 +11,7 @@ own there and compare with their prefecture and the nation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -36,11 +37,13 @@ class Comparison:
 
 def weekly_difficult(frame: pd.DataFrame) -> pd.Series:
     """Return the department's 困難事案 count per Monday-start JST week of 入電."""
-    derived = compute.derive(frame)
-    stamp = frame["call_received"].fillna(frame["reported_at"])
-    local_day = (stamp.dt.tz_localize(None) + compute.JST_OFFSET).dt.normalize()
-    week_start = local_day - pd.to_timedelta(local_day.dt.day_of_week, unit="D")
-    counts = derived["difficult"].groupby(week_start.dt.date.to_numpy()).sum()
+    difficult = compute.derive(frame)["difficult"]
+    days = compute.local_days(frame)
+    known = days != compute.NAT
+    # 1970-01-01 was a Thursday, so day number + 3 modulo 7 is the weekday counted from Monday.
+    monday = days[known] - (days[known] + 3) % 7
+    counts = pd.Series(difficult[known]).groupby(monday).sum()
+    counts.index = [date(1970, 1, 1) + timedelta(days=int(day)) for day in counts.index]
     return counts.astype("int64")
 
 

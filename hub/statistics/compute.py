@@ -20,6 +20,7 @@ so the screens, the command line, the downloads and the benchmark share them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -93,7 +94,11 @@ BREAKDOWN_COLUMNS = {
     "myna_success_rate": "マイナ救急 成功率(%)",
 }
 
-_SUMMED = (
+# Rows of the float64 block that derive() fills; breakdowns sum them per group.
+BLOCK_COLUMNS = ("response_s", "hospital_s", "scene_s", "difficult", "difficult_undetermined", "myna_attempted", "myna_viewed")
+
+# Columns of the per-group sums that breakdown_from_sums() expects, besides "incidents".
+SUM_COLUMNS = (
     "response_sum",
     "response_n",
     "hospital_sum",
@@ -131,92 +136,186 @@ class Report:
     breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def interval_seconds(frame: pd.DataFrame, start: str, end: str) -> tuple[pd.Series, pd.Series]:
-    """Return (seconds, invalid): NaN where a time is missing or the order is reversed."""
-    seconds = (frame[end] - frame[start]) / pd.Timedelta(seconds=1)
-    invalid = seconds < 0
-    return seconds.mask(invalid), invalid
+# Per-incident figures: column name → numpy array, one value per incident.
+# Plain arrays instead of a DataFrame because building a 10-million-row frame
+# from many columns copies them all, which cost more than the arithmetic.
+Derived = dict[str, np.ndarray]
+
+NAT = np.iinfo(np.int64).min
+MICROSECONDS_PER_DAY = 86_400 * 1_000_000
 
 
-def derive(frame: pd.DataFrame) -> pd.DataFrame:
-    """Compute the per-incident figures that every table sums or counts."""
-    derived = pd.DataFrame(index=frame.index)
+def epoch_microseconds(times: pd.Series) -> np.ndarray:
+    """Return timezone-aware times as int64 microseconds since 1970 UTC, NAT where missing."""
+    if times.dtype.unit != "us":  # type: ignore[union-attr]
+        times = times.dt.as_unit("us")
+
+    return np.asarray(times.array.asi8)
+
+
+def interval_seconds(start: np.ndarray, end: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write seconds from start to end into ``out`` and return the invalid mask.
+
+    ``out`` gets NaN where a time is missing or the order is reversed.
+    """
+    missing = (start == NAT) | (end == NAT)
+    with np.errstate(over="ignore"):
+        difference = end - start  # wraps where a value is NAT, and those are masked below
+
+    invalid = ~missing & (difference < 0)
+    np.divide(difference, 1_000_000, out=out)
+    out[missing | invalid] = np.nan
+    return invalid
+
+
+def derive(frame: pd.DataFrame) -> Derived:
+    """Compute the per-incident figures that every table sums or counts.
+
+    The result also has ``block``: a float64 array whose rows are
+    :data:`BLOCK_COLUMNS`. The ``*_s`` entries are views of its rows, so the
+    breakdowns group one block that was allocated once.
+    """
+    block = np.empty((len(BLOCK_COLUMNS), len(frame)), dtype="float64")
+    rows = {column: block[row] for row, column in enumerate(BLOCK_COLUMNS)}
+    times = {column: epoch_microseconds(frame[column]) for column in ("call_received", "arrived_scene", "departed_scene", "handover")}
+    derived: Derived = {"block": block}
     for key, (_label, start, end) in INTERVALS.items():
-        seconds, invalid = interval_seconds(frame, start, end)
-        derived[f"{key}_s"] = seconds
-        derived[f"{key}_invalid"] = invalid
-        derived[f"{key}_sum"] = seconds.fillna(0.0)
-        derived[f"{key}_n"] = seconds.notna()
+        derived[f"{key}_invalid"] = interval_seconds(times[start], times[end], rows[f"{key}_s"])
+        derived[f"{key}_s"] = rows[f"{key}_s"]
 
-    difficult, undetermined = classify_difficult(frame["inquiry_count"], derived["scene_s"])
-    derived["difficult"] = difficult
-    derived["difficult_undetermined"] = undetermined
+    inquiries = _float_values(frame["inquiry_count"])
+    derived["difficult"], derived["difficult_undetermined"] = classify_difficult(inquiries, derived["scene_s"])
 
-    reached = pd.Series(True, index=frame.index)
+    reached = np.ones(len(frame), dtype=bool)
     for column, _label in MYNA_STEPS:
-        reached = reached & frame[column]
+        reached = reached & frame[column].to_numpy(dtype=bool)
         derived[column] = reached
+
+    for column in BLOCK_COLUMNS[3:]:
+        rows[column][:] = derived[column]
 
     return derived
 
 
-def classify_difficult(inquiry_count: pd.Series, scene_seconds: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Return (difficult, undetermined) per incident.
+def summed_block(derived: Derived, index: pd.Index) -> pd.DataFrame:
+    """Return the derived block as a DataFrame over ``index``, without copying it."""
+    return pd.DataFrame(derived["block"].T, index=index, columns=list(BLOCK_COLUMNS), copy=False)
 
-    An incident is undetermined only when a missing figure could decide it:
-    one inquiry and no scene time is certainly not difficult, but five
+
+def classify_difficult(inquiry_count: np.ndarray, scene_seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (difficult, undetermined) per incident; NaN marks a missing figure.
+
+    An incident is undetermined only when a missing figure could decide it.
+    One inquiry and no scene time is certainly not difficult, but five
     inquiries and no scene time could be either.
     """
-    inquiries_known = inquiry_count.notna().to_numpy()
-    scene_known = scene_seconds.notna().to_numpy()
-    many_inquiries = (inquiry_count.fillna(0).to_numpy() >= DIFFICULT_MIN_INQUIRIES) & inquiries_known
-    long_scene = (scene_seconds.fillna(0.0).to_numpy() >= DIFFICULT_MIN_SCENE_SECONDS) & scene_known
+    inquiries_known = ~np.isnan(inquiry_count)
+    scene_known = ~np.isnan(scene_seconds)
+    with np.errstate(invalid="ignore"):
+        many_inquiries = inquiries_known & (inquiry_count >= DIFFICULT_MIN_INQUIRIES)
+        long_scene = scene_known & (scene_seconds >= DIFFICULT_MIN_SCENE_SECONDS)
 
     difficult = many_inquiries & long_scene
     could_be_many = many_inquiries | ~inquiries_known
     could_be_long = long_scene | ~scene_known
     undetermined = could_be_many & could_be_long & ~difficult
-    return pd.Series(difficult, index=inquiry_count.index), pd.Series(undetermined, index=inquiry_count.index)
+    return difficult, undetermined
 
 
-def month_keys(frame: pd.DataFrame) -> pd.Series:
-    """Return the JST month of each incident as 'YYYY-MM', or 不明."""
-    stamp = frame["call_received"].fillna(frame["reported_at"])
-    local = stamp.dt.tz_localize(None) + JST_OFFSET
-    number = (local.dt.year * 100 + local.dt.month).astype("Int64")
-    labels = {value: f"{value // 100:04d}-{value % 100:02d}" for value in number.dropna().unique()}
-    return number.map(labels).astype("string").fillna(UNKNOWN_LABEL)
+def local_days(frame: pd.DataFrame) -> np.ndarray:
+    """Return the JST day (days since 1970-01-01) of 入電, else of the report; NAT when neither."""
+    stamp = epoch_microseconds(frame["call_received"])
+    no_call = stamp == NAT
+    if no_call.any():
+        stamp = np.where(no_call, epoch_microseconds(frame["reported_at"]), stamp)
+
+    offset = JST_OFFSET // pd.Timedelta(microseconds=1)
+    days = (stamp + offset) // MICROSECONDS_PER_DAY
+    days[stamp == NAT] = NAT
+    return days
 
 
-def dimension_keys(frame: pd.DataFrame, dimension: str) -> pd.Series:
-    """Return the group label of each incident for one breakdown dimension."""
+def month_numbers(frame: pd.DataFrame) -> pd.Series:
+    """Return the JST month of each incident as a categorical of YYYYMM, -1 when no time is known."""
+    days = local_days(frame)
+    known = days != NAT
+    months = [-1]
+    codes = np.zeros(len(days), dtype="int32")
+    if known.any():
+        # Look the month up per distinct day: a year of incidents has only 365 days.
+        first, last = int(days[known].min()), int(days[known].max())
+        calendar = pd.to_datetime(np.arange(first, last + 1), unit="D")
+        by_day = (calendar.year * 100 + calendar.month).to_numpy(dtype="int64")
+        months += sorted(set(by_day.tolist()))
+        code_by_day = np.zeros(last - first + 2, dtype="int32")
+        code_by_day[1:] = np.searchsorted(months[1:], by_day) + 1
+        codes = code_by_day[np.where(known, days - first + 1, 0)]
+
+    return pd.Series(pd.Categorical.from_codes(codes, categories=months, validate=False), index=frame.index)
+
+
+def group_keys(frame: pd.DataFrame, dimension: str) -> pd.Series:
+    """Return the raw group key of each incident for one breakdown dimension.
+
+    Keys are labelled after grouping (see :func:`group_label`), so the label
+    work runs once per group instead of once per incident.
+    """
     if dimension == "month":
-        return month_keys(frame)
+        return month_numbers(frame)
+
+    return frame[dimension]
+
+
+def group_label(dimension: str, key: object) -> str:
+    """Return the Japanese row label of one raw group key."""
+    if _is_missing(key):
+        return UNSET_STATION_LABEL if dimension == "station" else UNKNOWN_LABEL
+
+    if dimension == "month":
+        number = int(key)  # type: ignore[call-overload]
+        return UNKNOWN_LABEL if number < 0 else f"{number // 100:04d}-{number % 100:02d}"
 
     if dimension == "severity":
-        return frame["severity"].map(SEVERITIES, na_action="ignore").fillna(frame["severity"]).fillna(UNKNOWN_LABEL)
+        return SEVERITIES.get(str(key), str(key))
 
-    if dimension == "station":
-        return frame["station"].fillna(UNSET_STATION_LABEL)
-
-    return frame[dimension].fillna(UNKNOWN_LABEL)
+    return str(key)
 
 
-def breakdown(frame: pd.DataFrame, derived: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """Return the breakdown table of one dimension, rows in a natural order."""
-    keys = dimension_keys(frame, dimension)
-    grouped = derived[list(_SUMMED)].groupby(keys.to_numpy(), sort=False)
-    sums = grouped.sum()
-    sums.insert(0, "incidents", grouped.size())
-    table = finish_breakdown(sums)
+def breakdown(frame: pd.DataFrame, summed: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Return the breakdown table of one dimension, rows in a natural order.
+
+    ``summed`` is the :func:`summed_block` of the frame.
+    """
+    keys = group_keys(frame, dimension)
+    grouped = summed.groupby(keys, sort=False, dropna=False, observed=True)
+    totals = grouped.sum()  # skips NaN, so a missing time adds nothing
+    counted = grouped[[f"{key}_s" for key in INTERVALS]].count()
+
+    sums = pd.DataFrame({"incidents": grouped.size()})
+    for key in INTERVALS:
+        sums[f"{key}_sum"] = totals[f"{key}_s"]
+        sums[f"{key}_n"] = counted[f"{key}_s"]
+    for column in BLOCK_COLUMNS[3:]:
+        sums[column] = totals[column]
+
+    return breakdown_from_sums(sums, dimension)
+
+
+def breakdown_from_sums(sums: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Label, merge and order per-key sums, then finish them into a breakdown table.
+
+    ``sums`` has an ``incidents`` column and the :data:`SUM_COLUMNS`.
+
+    Shared with the benchmark, which feeds it the same sums computed by DuckDB.
+    """
+    labels = [group_label(dimension, key) for key in sums.index]
+    merged = sums.groupby(labels, sort=False).sum()
+    table = finish_breakdown(merged)
     return table.loc[sorted(table.index, key=lambda label: _sort_key(dimension, label))]
 
 
 def finish_breakdown(sums: pd.DataFrame) -> pd.DataFrame:
-    """Turn per-group sums and counts into means, exclusions and rates.
-
-    Shared with the benchmark, which feeds it the same sums computed by DuckDB.
-    """
+    """Turn per-group sums and counts into means, exclusions and rates."""
     table = pd.DataFrame(index=sums.index)
     table["incidents"] = sums["incidents"].astype("int64")
     for key in INTERVALS:
@@ -248,27 +347,27 @@ def _sort_key(dimension: str, label: str) -> tuple[int, float, str]:
     return (0, 0.0, label)
 
 
-def interval_table(derived: pd.DataFrame) -> pd.DataFrame:
+def interval_table(derived: Derived) -> pd.DataFrame:
     """Return, per FDMA interval: counted, missing, invalid and mean minutes."""
     rows = {}
     for key, (label, _start, _end) in INTERVALS.items():
         seconds = derived[f"{key}_s"]
         invalid = int(derived[f"{key}_invalid"].sum())
-        counted = int(seconds.notna().sum())
+        counted = int((~np.isnan(seconds)).sum())
         rows[label] = {
             "n": counted,
-            "missing": len(derived) - counted - invalid,
+            "missing": len(seconds) - counted - invalid,
             "invalid": invalid,
-            "mean_min": seconds.mean() / 60.0 if counted else np.nan,
+            "mean_min": float(np.nansum(seconds)) / counted / 60.0 if counted else np.nan,
         }
 
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def binned_counts(values: pd.Series, bins: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    """Count values per bin (lower bounds inclusive), plus a 記録なし row for NaN."""
-    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    bounds = np.array([lower for _label, lower in bins], dtype="float64")
+def binned_counts(values: pd.Series | np.ndarray, bins: tuple[tuple[str, float], ...], scale: float = 1.0) -> pd.DataFrame:
+    """Count values per bin (lower bounds times ``scale``, inclusive), plus a 記録なし row for NaN."""
+    numbers = _float_values(values)
+    bounds = np.array([lower * scale for _label, lower in bins], dtype="float64")
     codes = np.searchsorted(bounds, numbers, side="right") - 1
     codes = np.where(np.isnan(numbers) | (codes < 0), len(bins), codes)
 
@@ -280,11 +379,11 @@ def binned_counts(values: pd.Series, bins: tuple[tuple[str, float], ...]) -> pd.
     return table
 
 
-def difficult_table(derived: pd.DataFrame) -> pd.DataFrame:
+def difficult_table(derived: Derived) -> pd.DataFrame:
     """Return 困難事案, 非該当 and 判定不能 counts; the rate counts only determined cases."""
     difficult = int(derived["difficult"].sum())
     undetermined = int(derived["difficult_undetermined"].sum())
-    not_difficult = len(derived) - difficult - undetermined
+    not_difficult = len(derived["difficult"]) - difficult - undetermined
     determined = difficult + not_difficult
     table = pd.DataFrame(
         {"count": [difficult, not_difficult, undetermined]},
@@ -294,7 +393,7 @@ def difficult_table(derived: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def myna_funnel(derived: pd.DataFrame) -> pd.DataFrame:
+def myna_funnel(derived: Derived) -> pd.DataFrame:
     """Return how many incidents reached each マイナ救急 step (each step needs the ones before)."""
     attempted = int(derived["myna_attempted"].sum())
     rows = {label: int(derived[column].sum()) for column, label in MYNA_STEPS}
@@ -303,20 +402,20 @@ def myna_funnel(derived: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def myna_consent_modes(frame: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+def myna_consent_modes(frame: pd.DataFrame, derived: Derived) -> pd.DataFrame:
     """Return the consent modes of incidents whose information was viewed."""
-    modes = frame.loc[derived["myna_viewed"], "myna_consent_mode"]
-    labels = modes.map(CONSENT_MODE_LABELS, na_action="ignore").fillna(modes).fillna(UNKNOWN_LABEL)
-    return _value_table(labels)
+    counts = frame["myna_consent_mode"][derived["myna_viewed"]].value_counts(dropna=False)
+    return _value_table(counts, lambda mode: CONSENT_MODE_LABELS.get(str(mode), str(mode)))
 
 
-def myna_stop_reasons(frame: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+def myna_stop_reasons(frame: pd.DataFrame, derived: Derived) -> pd.DataFrame:
     """Return why attempted incidents stopped before viewing."""
     stopped = derived["myna_attempted"] & ~derived["myna_viewed"]
-    return _value_table(frame.loc[stopped, "myna_stop_reason"].fillna(UNKNOWN_LABEL))
+    counts = frame["myna_stop_reason"][stopped].value_counts(dropna=False)
+    return _value_table(counts, str)
 
 
-def scene_by_card(derived: pd.DataFrame) -> pd.DataFrame:
+def scene_by_card(derived: Derived) -> pd.DataFrame:
     """Return 現場滞在時間 for incidents with and without マイナ救急."""
     viewed = derived["myna_viewed"]
     attempted = derived["myna_attempted"]
@@ -327,13 +426,13 @@ def scene_by_card(derived: pd.DataFrame) -> pd.DataFrame:
     }
     rows = {}
     for key, label in CARD_GROUPS:
-        seconds = derived.loc[masks[key], "scene_s"]
-        counted = int(seconds.notna().sum())
+        seconds = derived["scene_s"][masks[key]]
+        counted = int((~np.isnan(seconds)).sum())
         rows[label] = {
             "incidents": int(masks[key].sum()),
             "n": counted,
             "excluded": int(masks[key].sum()) - counted,
-            "mean_min": seconds.mean() / 60.0 if counted else np.nan,
+            "mean_min": float(np.nansum(seconds)) / counted / 60.0 if counted else np.nan,
         }
 
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -344,45 +443,63 @@ def filter_period(frame: pd.DataFrame, start: date | None, end: date | None) -> 
     if start is None and end is None:
         return frame
 
-    stamp = frame["call_received"].fillna(frame["reported_at"])
-    local_day = (stamp.dt.tz_localize(None) + JST_OFFSET).dt.normalize()
-    keep = local_day.notna()
+    days = local_days(frame)
+    keep = days != NAT
     if start is not None:
-        keep &= local_day >= pd.Timestamp(start)
+        keep &= days >= _day_number(start)
     if end is not None:
-        keep &= local_day <= pd.Timestamp(end)
+        keep &= days <= _day_number(end)
 
-    return frame.loc[keep.to_numpy()]
+    return frame.loc[keep]
 
 
 def build_report(frame: pd.DataFrame, department_code: str, start: date | None = None, end: date | None = None) -> Report:
     """Compute the whole administrator report for one department's frame."""
     frame = filter_period(frame, start, end)
     derived = derive(frame)
+    summed = summed_block(derived, frame.index)
     return Report(
         department_code=department_code,
         period_start=start,
         period_end=end,
         incidents=len(frame),
         intervals=interval_table(derived),
-        response_distribution=binned_counts(derived["response_s"] / 60.0, RESPONSE_BINS_MIN),
+        response_distribution=binned_counts(derived["response_s"], RESPONSE_BINS_MIN, scale=60.0),
         inquiry_distribution=binned_counts(frame["inquiry_count"], INQUIRY_BINS),
-        scene_distribution=binned_counts(derived["scene_s"] / 60.0, SCENE_BINS_MIN),
+        scene_distribution=binned_counts(derived["scene_s"], SCENE_BINS_MIN, scale=60.0),
         difficult=difficult_table(derived),
         myna_funnel=myna_funnel(derived),
         myna_consent_modes=myna_consent_modes(frame, derived),
         myna_stop_reasons=myna_stop_reasons(frame, derived),
         scene_by_card=scene_by_card(derived),
-        breakdowns={dimension: breakdown(frame, derived, dimension) for dimension in DIMENSIONS},
+        breakdowns={dimension: breakdown(frame, summed, dimension) for dimension in DIMENSIONS},
     )
 
 
-def _value_table(labels: pd.Series) -> pd.DataFrame:
-    counts = labels.value_counts(sort=True)
-    table = pd.DataFrame({"count": counts.astype("int64")})
-    table.index = table.index.astype(str)
-    table["share_pct"] = _share(table["count"], int(counts.sum()))
+def _day_number(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _float_values(values: pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+
+    return np.asarray(values, dtype="float64")
+
+
+def _value_table(counts: pd.Series, label: Callable[[object], str]) -> pd.DataFrame:
+    """Label counted values (missing ones as 不明), merge equal labels and sort by count."""
+    labels = [UNKNOWN_LABEL if _is_missing(value) else label(value) for value in counts.index]
+    merged = counts.groupby(labels).sum().sort_values(ascending=False, kind="stable")
+    merged = merged[merged > 0]
+    table = pd.DataFrame({"count": merged.astype("int64")})
+    table.index.name = None
+    table["share_pct"] = _share(table["count"], int(merged.sum()))
     return table
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def _share(counts: pd.Series, total: int) -> pd.Series:

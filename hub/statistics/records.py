@@ -1,6 +1,6 @@
 """The de-identified incident frame: one row per incident, the input of every statistic.
 
-The frame holds no name, certificate or insurance number. Its columns are listed
+The frame contains no name, certificate or insurance number. Its columns are listed
 in :data:`FRAME_COLUMNS`. Times are timezone-aware UTC timestamps, NaT when not
 recorded. ``inquiry_count`` is a nullable integer, missing when the source did not
 record it. The マイナ救急 (My Number Card in EMS) steps are booleans where only a

@@ -1,7 +1,7 @@
 """Loading one fire department's incident frame from the database.
 
 Every query here filters by the fire department code it is given, so a caller
-that passes the signed-in administrator's department sees only that department.
+that passes the signed-in administrator's department gets figures of that department only.
 """
 
 from __future__ import annotations
