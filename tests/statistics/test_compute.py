@@ -1,4 +1,4 @@
-"""The FDMA definitions on hand-made incidents with known answers."""
+"""The FDMA definitions on hand-made incidents whose figures are known."""
 
 from __future__ import annotations
 
