@@ -1,4 +1,4 @@
-"""The ER screens: the live inbox, one packet, the answers to the crew and the documents.
+"""The ER screens: the live inbox, one packet, the replies to the crew and the documents.
 
 Views parse input, call the hub through :mod:`hub.client` and render. Every
 hub error is shown to staff in Japanese and nothing typed is lost: a failed
@@ -221,7 +221,7 @@ def _mark_viewed(view: TransferView) -> TransferView:
     try:
         updated = hub_client().update_transfer_status(view.transfer_id, "viewed")
     except HubError as exc:
-        # The packet is still shown, and the crew sees 閲覧済 once a later update gets through.
+        # The packet is still shown. The hub keeps the old status, so the crew does not see 閲覧済 (viewed) yet.
         logger.warning("marking transfer %s viewed failed: %s", view.transfer_id, exc.code)
         return view
 

@@ -47,8 +47,10 @@ def test_receive_accept_handover(page, stack: PortalUnderTest, screenshots: Path
     page.wait_for_function("document.getElementById('updated').textContent.startsWith('最終更新')", timeout=WAIT_MILLISECONDS)
     alerts_before = page.evaluate("window.portalAlerts")
 
+    started = time.monotonic()
     sent = stack.hub.send(sample_packet(hospital_codes=[HOSPITAL_CODE], chief_complaint="転倒後の左股関節痛"))[0]
     card = wait_for_card(page, sent.transfer_id)
+    (screenshots / "latency.txt").write_text(f"send to card on screen: {time.monotonic() - started:.2f} s\n")
     page.wait_for_function(f"window.portalAlerts > {alerts_before}", timeout=WAIT_MILLISECONDS)
     page.wait_for_function("document.querySelector('.eta').textContent.includes('到着まで')", timeout=WAIT_MILLISECONDS)
     page.screenshot(path=str(screenshots / "02-inbox-new-packet.png"))
