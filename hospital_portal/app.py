@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,8 @@ def _clock(value: Any) -> str:
 
 
 def _configure_storage(app: Flask) -> None:
-    instance_dir = Path(app.config["INSTANCE_DIR"] or app.instance_path)
+    # Like the hub, default to var/ under the working directory, which git ignores.
+    instance_dir = Path(app.config["INSTANCE_DIR"] or Path.cwd() / "var" / "portal")
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         instance_dir.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_dir / 'portal.sqlite3'}"
