@@ -114,7 +114,7 @@ def sha256_digest_info(digest: bytes) -> bytes:
 
 
 def multi_digest_info(digests: list[bytes]) -> bytes:
-    """Return a SHA-256 DigestInfo whose OCTET STRING holds several hashes, as the card-face signature uses."""
+    """Return a SHA-256 DigestInfo whose OCTET STRING contains several hashes, as the card-face signature uses."""
     octets = b"".join(digests)
     octet_string = tlv.encode(0x04, octets)
     return tlv.encode(0x30, SHA256_OID_PREFIX + octet_string)
