@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from mynacard import facedata, faceimages
-from mynacard.certs import serial_to_hex
+from mynacard.certs import DEV_AUTH_POLICY_OID, serial_to_hex
 from mynacard.credentials import era_of
 from mynacard.persona import CardPersona
 
@@ -60,11 +60,8 @@ OPAQUE_ID_LENGTH = 23
 OPAQUE_ID_ALPHABET = string.digits + string.ascii_uppercase
 AUTH_CERT_VALIDITY_BIRTHDAYS = 5
 
-# A UUID-based OID (ITU-T X.667, arc 2.25) that marks development certificates. It is
-# deliberately not under the J-LIS arc, so no verifier can mistake it for a JPKI policy.
-# The number is UUID e19068a2-680b-4c9e-876f-d50b265f770d as an integer.
-DEV_AUTH_POLICY_OID = x509.ObjectIdentifier("2.25.299826112036996294696044923671583618829")
-# The same for signature certificates: UUID 7e0938c3-dacc-4dda-8b6d-94636a165619 as an integer.
+# The development policy OID of signature certificates, built like DEV_AUTH_POLICY_OID
+# from UUID 7e0938c3-dacc-4dda-8b6d-94636a165619.
 DEV_SIGN_POLICY_OID = x509.ObjectIdentifier("2.25.167530609472770428871536883712870733337")
 
 # subjectAltName otherName OIDs of the signature certificate's 基本4情報.
