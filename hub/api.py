@@ -15,6 +15,7 @@ from hub.audit import AuditEntry, commit_with_audit
 from hub.auth import current_client
 from hub.contract import (
     API_PREFIX,
+    Summary,
     DECLINE_REASONS,
     ContractError,
     IncidentReport,
@@ -22,6 +23,7 @@ from hub.contract import (
     TransferOutcome,
     TransferPacket,
 )
+from hub.documents.fhir import summary_bundle
 from hub.identity import decode_certificate, linked_patient, verify_card
 from hub.models import ApiClient, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
@@ -182,6 +184,31 @@ def record_outcome(transfer_id: str) -> Any:
         )
     )
     return jsonify(_transfer_dict(row))
+
+
+@bp.get("/transfers/<transfer_id>/fhir")
+def transfer_fhir(transfer_id: str) -> Any:
+    """Serve one addressed packet as a FHIR document Bundle (IPS-shaped, JP Core conventions)."""
+    client = current_client("hospital")
+    row = _own_transfer(client, transfer_id)
+    packet = TransferPacket.from_dict(row.payload)
+    if packet.summary is None:
+        raise ApiProblem(404, "no_summary", "この搬送連絡には救急用サマリーが含まれていないため、FHIR 文書を作成できません。")
+
+    bundle = summary_bundle(packet.summary, packet)
+    commit_with_audit(
+        AuditEntry(
+            actor=client.name,
+            organization_code=client.organization_code,
+            patient_id=row.patient_id,
+            action="view_transfer_fhir",
+            legal_basis="transfer_of_care",
+            detail={"transfer_id": row.id},
+        )
+    )
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response
 
 
 @bp.post("/incident-reports")
