@@ -12,6 +12,7 @@ from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 from hub import api, config
+from hub.database import upgrade_schema
 from hub.models import db
 from hub.problems import ApiProblem
 
@@ -27,7 +28,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         _enable_sqlite_wal()
-        db.create_all()
+        if app.config["AUTO_MIGRATE"]:
+            upgrade_schema(db.engine)
 
     app.register_blueprint(api.bp)
     _register_error_handlers(app)
