@@ -24,7 +24,7 @@ from hub.contract import (
     TransferPacket,
 )
 from hub.documents.fhir import summary_bundle
-from hub.identity import decode_certificate, linked_patient, verify_card
+from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
 from hub.models import ApiClient, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
 from hub.summary import build_summary
@@ -76,6 +76,7 @@ def request_summary() -> Any:
 
     certificate_der = decode_certificate(summary_request.certificate_der_b64)
     certificate = verify_card(certificate_der, current_app.config["TRUST_DIR"])
+    check_not_revoked(certificate, current_app.config["CRL_DIR"], current_app.config["TRUST_DIR"])
     patient = linked_patient(certificate)
     if summary_request.consent_mode == "pin":
         consent.check_pin_signature(client, summary_request, certificate_der)
@@ -284,8 +285,7 @@ def _grant_for_packet(client: ApiClient, packet: TransferPacket) -> ConsentGrant
     if grant is None or grant.client_id != client.id or grant.incident_id != packet.incident_id:
         raise ApiProblem(403, "no_consent_grant", "この傷病者情報を送信する同意が確認できません。")
 
-    expires_at = grant.expires_at.replace(tzinfo=timezone.utc) if grant.expires_at.tzinfo is None else grant.expires_at
-    if grant.revoked_at is not None or expires_at < utcnow():
+    if not consent.grant_is_valid(grant):
         raise ApiProblem(403, "consent_expired", "同意の有効期限が切れています。もう一度カードを読み取ってください。")
 
     return grant

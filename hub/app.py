@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
-from hub import api, config
+from hub import api, api_access, config
 from hub.database import upgrade_schema
 from hub.models import db
 from hub.problems import ApiProblem
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             upgrade_schema(db.engine)
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_access.bp)
     _register_error_handlers(app)
     return app
 

@@ -274,7 +274,8 @@ class PinChallenge(db.Model):  # type: ignore[name-defined]
     __tablename__ = "pin_challenges"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    # None for a patient's sign-in challenge, which no device requested.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
     nonce_hex: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

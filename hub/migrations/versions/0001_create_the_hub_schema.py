@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:24:18.773843
+Create Date: 2026-12-04
 
 """
 from typing import Sequence, Union
@@ -243,7 +243,7 @@ def upgrade() -> None:
 
     op.create_table('pin_challenges',
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('nonce_hex', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
