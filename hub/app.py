@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
-from hub import api, api_access, config
+from hub import api, api_access, api_records, config
 from hub.database import upgrade_schema
 from hub.models import db
 from hub.problems import ApiProblem
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(api_access.bp)
+    app.register_blueprint(api_records.bp)
     _register_error_handlers(app)
     return app
 

@@ -11,6 +11,8 @@ Settings (environment variable → key):
   (default 1). Set 0 where a deployment migrates with ``python -m hub migrate``.
 - ``HUB_CRL_DIR`` → ``CRL_DIR``: folder of certificate revocation lists (DER or PEM)
   issued by the trusted roots; without it revocation is not checked.
+- ``HUB_RULES_FILE`` → ``RULES_FILE``: 併用禁忌 rule table (docs/rules-format.md);
+  the curated ``hub/rules/contraindications.csv`` by default.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         GRANT_MINUTES=120,
         AUTO_MIGRATE=True,
         CRL_DIR=None,
+        RULES_FILE=str(Path(__file__).resolve().parent / "rules" / "contraindications.csv"),
         JSON_AS_ASCII=False,
     )
 
@@ -39,6 +42,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     _maybe_set(app, "HUB_GRANT_MINUTES", "GRANT_MINUTES", int)
     _maybe_set(app, "HUB_AUTO_MIGRATE", "AUTO_MIGRATE", lambda value: value not in ("0", "false", "no"))
     _maybe_set(app, "HUB_CRL_DIR", "CRL_DIR", str)
+    _maybe_set(app, "HUB_RULES_FILE", "RULES_FILE", str)
 
     if test_config:
         app.config.update(test_config)
