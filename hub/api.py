@@ -25,7 +25,7 @@ from hub.contract import (
 )
 from hub.documents.fhir import summary_bundle
 from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
-from hub.models import ApiClient, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
+from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
 from hub.summary import build_summary
 
@@ -51,6 +51,18 @@ HOSPITAL_TRANSITIONS = {
 
 @bp.get("/health")
 def health() -> Any:
+    return jsonify({"status": "ok"})
+
+
+@bp.post("/bench/bare")
+def bench_bare() -> Any:
+    """Benchmark baseline: one indexed read (the token lookup) and one insert. Off unless BENCHMARK_ENDPOINT."""
+    if not current_app.config.get("BENCHMARK_ENDPOINT"):
+        raise not_found("エンドポイント")
+
+    client = current_client("device")
+    db.session.add(BenchmarkRow(organization_code=client.organization_code))
+    db.session.commit()
     return jsonify({"status": "ok"})
 
 
