@@ -189,12 +189,8 @@ def handover_pdf(transfer_id: str) -> Any:
 @permission_required("emergency_view")
 def fhir_document(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
-    client = hub_client()
-    if not hasattr(client, "transfer_fhir"):
-        return render_template("message.html", title="FHIR 出力", message="このハブは FHIR 文書の出力に対応していません。"), 501
-
     try:
-        document = client.transfer_fhir(view.transfer_id)
+        document = hub_client().transfer_fhir(view.transfer_id)
     except HubError as exc:
         logger.warning("FHIR export of transfer %s failed: %s", transfer_id, exc.code)
         return render_template("message.html", title="FHIR 出力", message=exc.user_message), 502

@@ -234,3 +234,22 @@ def test_hub_down_shows_error(hub: HubUnderTest, tmp_path) -> None:
 
     assert response.status_code == 502
     assert "ハブに接続できません" in response.get_json()["error"]
+
+
+def test_fhir_export_route(portal: Flask, hub: HubUnderTest, accounts: dict[str, Account]) -> None:
+    sent = send_one(hub)
+    response = signed_in(portal, accounts["doctor"]).get(f"/transfers/{sent.transfer_id}/fhir.json")
+    document = response.get_json(force=True)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/fhir+json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert document["resourceType"] == "Bundle"
+    assert document["type"] == "document"
+
+
+def test_clerk_cannot_export_fhir(portal: Flask, hub: HubUnderTest, accounts: dict[str, Account]) -> None:
+    sent = send_one(hub)
+    response = signed_in(portal, accounts["clerk"]).get(f"/transfers/{sent.transfer_id}/fhir.json")
+
+    assert response.status_code == 403
