@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 screens = Blueprint("screens", __name__)
 JST = timezone(timedelta(hours=9), "JST")
-OPEN_ENDPOINTS = {"screens.register", "screens.signin", "screens.lock", "screens.signout"}
+OPEN_ENDPOINTS = {"screens.register", "screens.register_submit", "screens.signin", "screens.signin_submit", "screens.lock", "screens.signout"}
 STOP_REASONS = {
     "no_card": "カードを持っていない",
     "consent_refused": "同意が得られなかった(拒否)",
