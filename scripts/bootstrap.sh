@@ -12,7 +12,7 @@ VENV="$REPO/.venv"
 # pcscd and the vpcd driver run the virtual card; swig, libpcsclite-dev and gcc
 # build pyscard (PyPI ships it as source); the IPAex font renders Japanese in
 # PDFs and screenshots; opensc is an independent reader of the card.
-DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc)
+DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc chromium)
 
 say() { printf '==> %s\n' "$*"; }
 
