@@ -123,6 +123,11 @@ def reader_state() -> ReaderState:
         _card_lock.release()
 
 
+# TODO: the optional 照合番号B (card-face check number) step, which shows the name and
+# face photo and the forgery-check result, needs the card core's 券面事項確認 AP reading,
+# which mynacard does not have yet.
+
+
 def read_card(incident: Incident) -> None:
     """Check the card is a My Number Card and keep its 利用者証明用 certificate (sealed)."""
     _mark(incident, attempted=True, card_present=True)

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 screens = Blueprint("screens", __name__)
 JST = timezone(timedelta(hours=9), "JST")
-OPEN_ENDPOINTS = {"screens.register", "screens.register_submit", "screens.signin", "screens.signin_submit", "screens.lock", "screens.signout"}
+OPEN_ENDPOINTS = {"screens.signin", "screens.signin_submit", "screens.lock", "screens.signout"}
+# Registration is open only while the tablet has no hub; afterwards it needs the crew.
+REGISTER_ENDPOINTS = {"screens.register", "screens.register_submit"}
 STOP_REASONS = {
     "no_card": "カードを持っていない",
     "consent_refused": "同意が得られなかった(拒否)",
@@ -39,7 +41,7 @@ def require_crew() -> Any:
         return None
 
     if registration() is None:
-        return redirect(url_for("screens.register"))
+        return None if request.endpoint in REGISTER_ENDPOINTS else redirect(url_for("screens.register"))
 
     shift = crew.active_shift()
     if shift is None or session.get("shift_id") != shift.id:

@@ -67,7 +67,7 @@ def test_resend_is_not_duplicated(ctx, hub) -> None:
     packet = transfers.queue_transfer(incident, [demo_hospital(hub)], "隊", None, "")
     payload = db.session.get(SentPacket, packet.packet_id).payload
 
-    # A crash after the hub answered and before the local commit sends the same packet again.
+    # A crash after the hub stored the packet and before the local commit sends it again.
     from field_unit.hub_link import hub_client
     from hub.contract import TransferPacket
 

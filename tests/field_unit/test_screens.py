@@ -42,6 +42,7 @@ def test_idle_session_locks(field_app) -> None:
 
 
 def test_register_checks_token(field_app, hub) -> None:
+    field_app.config["DEVICE_TOKEN"] = None
     client = field_app.test_client()
     response = client.post("/register", data={"hub_url": hub.url, "token": "wrong"})
     assert response.status_code == 400
@@ -86,3 +87,8 @@ def test_status_reports_queue(field_app) -> None:
     status = field_app.test_client().get("/api/status").get_json()
     assert status["queue_length"] == 0
     assert status["connection"] in ("online", "offline", "unknown")
+
+
+def test_register_needs_crew_once_registered(field_app, hub) -> None:
+    response = field_app.test_client().post("/register", data={"hub_url": "http://127.0.0.1:1", "token": "x"})
+    assert response.headers["Location"].endswith("/signin")

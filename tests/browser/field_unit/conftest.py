@@ -1,9 +1,9 @@
 """Fixtures for the field unit's browser walk-through.
 
-Real parts only: pcscd with the vpcd driver (started through PcscdProcess, which waits
-for the machine-wide lock), the virtual card attached to it, the hub and the field
-unit as separate HTTP processes on free loopback ports, and Debian's headless
-Chromium driven by Playwright. Screenshots go to test-output/browser/field_unit/.
+Real parts only: pcscd with the vpcd driver and the virtual card attached to it.
+PcscdProcess waits for the machine-wide lock before starting pcscd. The hub and the
+field unit run as separate HTTP processes on free loopback ports, and Playwright
+drives Debian's headless Chromium. Screenshots go to test-output/browser/field_unit/.
 """
 
 from __future__ import annotations

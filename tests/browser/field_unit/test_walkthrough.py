@@ -44,7 +44,7 @@ def test_incident_walkthrough(field_stack, page) -> None:
     assert "残り 2 回" in page.inner_text("#tries")
     shot(page, "04-wrong-pin")
 
-    # Coverage lost: the hub stops. The screen says so.
+    # Coverage lost: the hub stops and the status bar shows 圏外.
     field_stack.hub.stop()
     page.goto(page.url.replace("/consent/pin", "/consent"))
     page.wait_for_selector("#conn.offline", timeout=15_000)
@@ -79,7 +79,7 @@ def test_incident_walkthrough(field_stack, page) -> None:
     page.wait_for_function("document.getElementById('queue').textContent.includes('2 件')")
     shot(page, "07-transfer-queued-offline")
 
-    # Coverage back: the queue drains, the summary arrives and the crew is told.
+    # Coverage back: the queue drains, the summary arrives and an alert appears.
     field_stack.hub.start()
     page.wait_for_selector("#conn.online", timeout=20_000)
     page.wait_for_function("document.getElementById('queue').textContent.includes('0 件')", timeout=20_000)
