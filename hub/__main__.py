@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8710, help="待ち受けポート (既定: 8710)")
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
+    commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,7 +27,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args.host, args.port)
 
+    if args.command == "migrate":
+        return _migrate()
+
     return _verify_audit()
+
+
+def _migrate() -> int:
+    from hub.database import upgrade_schema
+    from hub.models import db
+
+    app = create_app({"AUTO_MIGRATE": False})
+    with app.app_context():
+        upgrade_schema(db.engine)
+
+    print("データベースのスキーマを最新に更新しました。")
+    return 0
 
 
 def _serve(host: str, port: int) -> int:
