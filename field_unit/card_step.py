@@ -123,9 +123,9 @@ def reader_state() -> ReaderState:
         _card_lock.release()
 
 
-# TODO: the optional 照合番号B (card-face check number) step, which shows the name and
-# face photo and the forgery-check result, needs the card core's 券面事項確認 AP reading,
-# which mynacard does not have yet.
+# TODO: the optional 照合番号B (card-face check number) step, which shows the name,
+# face photo and forgery-check result, is not built yet; mynacard.credentials and the
+# card core's read-face command now provide the reading it needs.
 
 
 def read_card(incident: Incident) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -142,13 +142,16 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined]
     """A message waiting for the hub. ``seq`` is the sending order."""
 
     __tablename__ = "outbox"
+    # The drain reads the head (lowest seq among pending) once per event; without this
+    # index SQLite sorts every pending row each time, which made a 10,000-event drain quadratic.
+    __table_args__ = (Index("ix_outbox_status_seq", "status", "seq"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     incident_id: Mapped[str | None] = mapped_column(String(36), index=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("outbox.payload"))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
