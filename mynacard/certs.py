@@ -112,8 +112,8 @@ def load_certificate(data: bytes) -> x509.Certificate:
             certificate = x509.load_der_x509_certificate(data)
         # cryptography parses names and extensions lazily; touch them here so that a
         # malformed field raises CertificateError now instead of ValueError later.
-        _ = (certificate.subject, certificate.issuer, certificate.extensions)
-    except ValueError as exc:
+        _ = (certificate.subject, certificate.issuer, certificate.extensions, certificate.version)
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     return certificate
 
