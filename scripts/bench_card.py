@@ -129,7 +129,7 @@ def run_through_pcscd(card_dir: Path, trust: TrustStore, model: LatencyModel | N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="number of measured reads (default 30)")
-    parser.add_argument("--latency", choices=["contact", "contactless", "off"], default="contact", help="latency model")
+    parser.add_argument("--latency", choices=["contact", "contactless", "off"], default="contact", help="latency model of the virtual card (default contact)")
     parser.add_argument("--pcscd", action="store_true", help="go through pcscd, vpcd and pyscard")
     args = parser.parse_args()
 

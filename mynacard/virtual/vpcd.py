@@ -64,8 +64,8 @@ def _quick_ack(sock: socket.socket) -> None:
     """Acknowledge received data at once (Linux TCP_QUICKACK; the kernel clears it again, hence every recv).
 
     Without it, each APDU through pcscd and vpcd took about 50 ms on the test machine,
-    consistent with vpcd's next small write waiting for our delayed ACK; with it, the
-    nine APDUs of an auth-certificate read take a few milliseconds in all.
+    which fits vpcd's next small write waiting for our delayed ACK. With it, the nine
+    APDUs of an auth-certificate read take a few milliseconds in all.
     """
     quick_ack = getattr(socket, "TCP_QUICKACK", None)
     if quick_ack is None:
