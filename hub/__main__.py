@@ -1,4 +1,4 @@
-"""Command line of the hub: ``python -m hub serve``, ``verify-audit`` and ``stats``."""
+"""Command line of the hub: ``python -m hub serve``, ``verify-audit``, ``migrate`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8710, help="待ち受けポート (既定: 8710)")
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
+    commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
     statistics_cli.configure_parser(commands.add_parser("stats", help="救急活動の統計を集計・出力します"))
 
     args = parser.parse_args(argv)
@@ -28,10 +29,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args.host, args.port)
 
+    if args.command == "migrate":
+        return _migrate()
+
     if args.command == "stats":
         return statistics_cli.run(args)
 
     return _verify_audit()
+
+
+def _migrate() -> int:
+    from hub.database import upgrade_schema
+    from hub.models import db
+
+    app = create_app({"AUTO_MIGRATE": False})
+    with app.app_context():
+        upgrade_schema(db.engine)
+
+    print("データベースのスキーマを最新に更新しました。")
+    return 0
 
 
 def _serve(host: str, port: int) -> int:

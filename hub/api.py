@@ -15,6 +15,7 @@ from hub.audit import AuditEntry, commit_with_audit
 from hub.auth import current_client
 from hub.contract import (
     API_PREFIX,
+    Summary,
     DECLINE_REASONS,
     ContractError,
     IncidentReport,
@@ -22,8 +23,9 @@ from hub.contract import (
     TransferOutcome,
     TransferPacket,
 )
-from hub.identity import decode_certificate, linked_patient, verify_card
-from hub.models import ApiClient, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
+from hub.documents.fhir import summary_bundle
+from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
+from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
 from hub.summary import build_summary
 
@@ -52,6 +54,18 @@ def health() -> Any:
     return jsonify({"status": "ok"})
 
 
+@bp.post("/bench/bare")
+def bench_bare() -> Any:
+    """Benchmark baseline: one indexed read (the token lookup) and one insert. Off unless BENCHMARK_ENDPOINT."""
+    if not current_app.config.get("BENCHMARK_ENDPOINT"):
+        raise not_found("エンドポイント")
+
+    client = current_client("device")
+    db.session.add(BenchmarkRow(organization_code=client.organization_code))
+    db.session.commit()
+    return jsonify({"status": "ok"})
+
+
 @bp.get("/hospitals")
 def hospitals() -> Any:
     current_client("device", "hospital")
@@ -74,6 +88,7 @@ def request_summary() -> Any:
 
     certificate_der = decode_certificate(summary_request.certificate_der_b64)
     certificate = verify_card(certificate_der, current_app.config["TRUST_DIR"])
+    check_not_revoked(certificate, current_app.config["CRL_DIR"], current_app.config["TRUST_DIR"])
     patient = linked_patient(certificate)
     if summary_request.consent_mode == "pin":
         consent.check_pin_signature(client, summary_request, certificate_der)
@@ -184,6 +199,31 @@ def record_outcome(transfer_id: str) -> Any:
     return jsonify(_transfer_dict(row))
 
 
+@bp.get("/transfers/<transfer_id>/fhir")
+def transfer_fhir(transfer_id: str) -> Any:
+    """Serve one addressed packet as a FHIR document Bundle (IPS-shaped, JP Core conventions)."""
+    client = current_client("hospital")
+    row = _own_transfer(client, transfer_id)
+    packet = TransferPacket.from_dict(row.payload)
+    if packet.summary is None:
+        raise ApiProblem(404, "no_summary", "この搬送連絡には救急用サマリーが含まれていないため、FHIR 文書を作成できません。")
+
+    bundle = summary_bundle(packet.summary, packet)
+    commit_with_audit(
+        AuditEntry(
+            actor=client.name,
+            organization_code=client.organization_code,
+            patient_id=row.patient_id,
+            action="view_transfer_fhir",
+            legal_basis="transfer_of_care",
+            detail={"transfer_id": row.id},
+        )
+    )
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response
+
+
 @bp.post("/incident-reports")
 def receive_incident_report() -> Any:
     client = current_client("device")
@@ -257,8 +297,7 @@ def _grant_for_packet(client: ApiClient, packet: TransferPacket) -> ConsentGrant
     if grant is None or grant.client_id != client.id or grant.incident_id != packet.incident_id:
         raise ApiProblem(403, "no_consent_grant", "この傷病者情報を送信する同意が確認できません。")
 
-    expires_at = grant.expires_at.replace(tzinfo=timezone.utc) if grant.expires_at.tzinfo is None else grant.expires_at
-    if grant.revoked_at is not None or expires_at < utcnow():
+    if not consent.grant_is_valid(grant):
         raise ApiProblem(403, "consent_expired", "同意の有効期限が切れています。もう一度カードを読み取ってください。")
 
     return grant

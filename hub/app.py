@@ -11,7 +11,8 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
-from hub import api, config
+from hub import api, api_access, api_records, config, openapi
+from hub.database import upgrade_schema
 from hub.models import db
 from hub.problems import ApiProblem
 from hub.statistics.views import bp as statistics_bp
@@ -28,9 +29,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         _enable_sqlite_wal()
-        db.create_all()
+        if app.config["AUTO_MIGRATE"]:
+            upgrade_schema(db.engine)
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_access.bp)
+    app.register_blueprint(api_records.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(statistics_bp)
     _register_error_handlers(app)
     return app

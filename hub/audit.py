@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import text
+
 from hub.models import AuditEvent, db
 
 GENESIS_HASH = "0" * 64
 
-# NOTE: one process-wide lock keeps the chain linear for the single-process
-# deployment the demo runs; several hub processes need a database lock instead.
+# The process-wide lock keeps the chain linear among this process's threads. On
+# PostgreSQL a transaction-scoped advisory lock does the same across hub processes.
+# On SQLite across processes, the unique previous_hash column makes a racing append
+# fail instead of forking the chain.
 _chain_lock = threading.Lock()
+AUDIT_CHAIN_LOCK_KEY = 0x61756474
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class AuditEntry:
 def commit_with_audit(entry: AuditEntry) -> AuditEvent:
     """Append ``entry`` to the chain and commit it with the session's other changes."""
     with _chain_lock:
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK_KEY})
+
         previous = db.session.execute(
             db.select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar()

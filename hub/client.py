@@ -101,6 +101,10 @@ class HubClient:
         data = self._call("POST", f"/transfers/{transfer_id}/status", json=body)
         return TransferView.from_dict(data)
 
+    def transfer_fhir(self, transfer_id: str) -> dict[str, Any]:
+        """Fetch the FHIR document Bundle of one transfer addressed to this hospital."""
+        return self._call("GET", f"/transfers/{transfer_id}/fhir")
+
     def _call(
         self, method: str, path: str, json: dict[str, Any] | None = None, params: dict[str, str] | None = None
     ) -> dict[str, Any]:

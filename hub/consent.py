@@ -21,11 +21,12 @@ CHALLENGE_BYTES = 32
 CHALLENGE_SECONDS = 120
 
 
-def new_challenge(client: ApiClient) -> Challenge:
+def new_challenge(client: ApiClient | None) -> Challenge:
+    """Issue a challenge for a device's PIN consent, or with ``client=None`` for a patient's sign-in."""
     now = utcnow()
     row = PinChallenge(
         id=str(uuid.uuid4()),
-        client_id=client.id,
+        client_id=client.id if client is not None else None,
         nonce_hex=secrets.token_hex(CHALLENGE_BYTES),
         created_at=now,
         expires_at=now + timedelta(seconds=CHALLENGE_SECONDS),
@@ -45,8 +46,13 @@ def check_pin_signature(client: ApiClient, request: SummaryRequest, certificate_
     The challenge is marked used in the caller's transaction, so a replay of the
     same signature fails once the summary is committed.
     """
-    challenge = db.session.get(PinChallenge, request.challenge_id)
-    if challenge is None or challenge.client_id != client.id or challenge.used_at is not None:
+    consume_signed_challenge(client.id, request.challenge_id or "", request.signature_b64 or "", certificate_der)
+
+
+def consume_signed_challenge(client_id: int | None, challenge_id: str, signature_b64: str, certificate_der: bytes) -> None:
+    """Mark the challenge used and check the card's signature over it (PIN consent or patient sign-in)."""
+    challenge = db.session.get(PinChallenge, challenge_id)
+    if challenge is None or challenge.client_id != client_id or challenge.used_at is not None:
         raise ApiProblem(403, "invalid_challenge", "本人確認の問い合わせが無効です。もう一度暗証番号を入力してください。")
 
     if _aware(challenge.expires_at) < utcnow():
@@ -54,7 +60,7 @@ def check_pin_signature(client: ApiClient, request: SummaryRequest, certificate_
 
     challenge.used_at = utcnow()
     public_key = load_certificate(certificate_der).public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey) or not _signature_valid(public_key, request, challenge):
+    if not isinstance(public_key, rsa.RSAPublicKey) or not _signature_valid(public_key, signature_b64, challenge):
         raise ApiProblem(403, "invalid_pin_signature", "カードの署名を確認できませんでした。もう一度お試しください。")
 
 
@@ -75,9 +81,20 @@ def new_grant(client: ApiClient, patient_id: int, request: SummaryRequest, minut
     return grant
 
 
-def _signature_valid(public_key: rsa.RSAPublicKey, request: SummaryRequest, challenge: PinChallenge) -> bool:
+def revoke_grant(grant: ConsentGrant, revoked_by: str) -> None:
+    """Revoke ``grant`` now; a revoked grant releases nothing and forwards no packet."""
+    if grant.revoked_at is None:
+        grant.revoked_at = utcnow()
+        grant.revoked_by = revoked_by
+
+
+def grant_is_valid(grant: ConsentGrant) -> bool:
+    return grant.revoked_at is None and _aware(grant.expires_at) > utcnow()
+
+
+def _signature_valid(public_key: rsa.RSAPublicKey, signature_b64: str, challenge: PinChallenge) -> bool:
     try:
-        signature = base64.b64decode(request.signature_b64 or "", validate=True)
+        signature = base64.b64decode(signature_b64, validate=True)
         public_key.verify(signature, bytes.fromhex(challenge.nonce_hex), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, binascii.Error, ValueError):
         return False

@@ -282,6 +282,7 @@ class Summary(_Record):
     surgeries: list[NamedDateItem] = field(default_factory=list)
     dialysis: bool = False
     last_checkup_on: str | None = None
+    infections: list[NamedDateItem] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Summary:
@@ -300,6 +301,7 @@ class Summary(_Record):
             surgeries=_items(data, "surgeries", NamedDateItem),
             dialysis=bool(data.get("dialysis", False)),
             last_checkup_on=_optional(data, "last_checkup_on", str),
+            infections=_items(data, "infections", NamedDateItem),
         )
 
 

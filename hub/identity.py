@@ -1,4 +1,10 @@
-"""Identity: verify a card's 利用者証明用 certificate and find the linked patient."""
+"""Identity: verify a card's 利用者証明用 certificate and find the linked patient.
+
+Each failure has its own problem code: ``malformed_certificate``,
+``unknown_card`` (not issued under a trusted root), ``expired_certificate``,
+``certificate_not_yet_valid``, ``revoked_certificate`` (listed in a CRL from the
+configured folder) and ``unlinked_card`` (no insured person linked).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,10 @@ import binascii
 import logging
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mynacard.certs import CertificateInfo, TrustStore, verify_auth_certificate
 from mynacard.errors import CertificateError, CertificateExpiredError, CertificateNotYetValidError
@@ -40,6 +50,51 @@ def verify_card(der: bytes, trust_folder: str, at: datetime | None = None) -> Ce
     except CertificateError as exc:
         logger.warning("card certificate rejected: %s", exc)
         raise ApiProblem(422, "unknown_card", "このカードの電子証明書を確認できません。正規のマイナンバーカードではない可能性があります。", "unknown card") from exc
+
+
+def check_not_revoked(info: CertificateInfo, crl_folder: str | None, trust_folder: str) -> None:
+    """Raise ``revoked_certificate`` when a trusted CRL in ``crl_folder`` lists the certificate."""
+    if not crl_folder:
+        return
+
+    serial = int(info.serial_hex, 16)
+    for crl in revocation_lists(crl_folder, trust_folder):
+        if crl.issuer.rfc4514_string() != info.issuer:
+            continue
+
+        if crl.get_revoked_certificate_by_serial_number(serial) is not None:
+            logger.info("card certificate rejected: serial listed in a CRL")
+            raise ApiProblem(422, "revoked_certificate", "このカードの電子証明書は失効しています。市区町村の窓口で再発行の手続きが必要です。", "revoked certificate")
+
+
+@lru_cache(maxsize=4)
+def revocation_lists(folder: str, trust_folder: str) -> tuple[x509.CertificateRevocationList, ...]:
+    """Load the CRLs in ``folder`` (DER or PEM) whose signature a trusted root verifies.
+
+    NOTE: loaded once per process; a deployment that replaces CRL files must restart the hub.
+    """
+    lists = []
+    for path in sorted(Path(folder).glob("*")):
+        if not path.is_file():
+            continue
+
+        data = path.read_bytes()
+        crl = x509.load_pem_x509_crl(data) if data.lstrip().startswith(b"-----") else x509.load_der_x509_crl(data)
+        if _crl_signed_by_trusted_root(crl, trust_store(trust_folder)):
+            lists.append(crl)
+        else:
+            logger.warning("CRL %s ignored: no trusted root signed it", path.name)
+
+    return tuple(lists)
+
+
+def _crl_signed_by_trusted_root(crl: x509.CertificateRevocationList, trust: TrustStore) -> bool:
+    for root in trust.roots:
+        key = root.public_key()
+        if root.subject == crl.issuer and isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key):
+            return True
+
+    return False
 
 
 def linked_patient(info: CertificateInfo) -> Patient:

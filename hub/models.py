@@ -12,12 +12,36 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, DateTime, ForeignKey, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC moment stored without zone, returned timezone-aware on every backend.
+
+    SQLite keeps no zone and PostgreSQL's ``timestamp`` would shift an aware value
+    into the session's zone, so values are converted to naive UTC before storing.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store aware UTC times only")
+
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
 class Base(DeclarativeBase):
-    pass
+    registry = registry(type_annotation_map={datetime: UtcDateTime})
 
 
 db = SQLAlchemy(model_class=Base)
@@ -73,6 +97,7 @@ class Patient(db.Model):  # type: ignore[name-defined]
     address: Mapped[str] = mapped_column(String(400))
     dialysis: Mapped[bool] = mapped_column(default=False)
     last_checkup_on: Mapped[date | None]
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class Insurance(db.Model):  # type: ignore[name-defined]
@@ -92,6 +117,7 @@ class Insurance(db.Model):  # type: ignore[name-defined]
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
     limit_category: Mapped[str | None] = mapped_column(String(8))
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class CardLink(db.Model):  # type: ignore[name-defined]
@@ -128,6 +154,7 @@ class Visit(db.Model):  # type: ignore[name-defined]
     hospital_name: Mapped[str] = mapped_column(String(200))
     visited_on: Mapped[date]
     department: Mapped[str] = mapped_column(String(100))
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class Medication(db.Model):  # type: ignore[name-defined]
@@ -145,10 +172,17 @@ class Medication(db.Model):  # type: ignore[name-defined]
     dose: Mapped[str] = mapped_column(String(200))
     hospital_name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(16))
+    # 投与経路 (route): 内服 (oral), 外用 (topical), 注射 (injection). 重複投薬 compares it.
+    route: Mapped[str] = mapped_column(String(16), default="内服")
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class ClinicalItem(db.Model):  # type: ignore[name-defined]
-    """A diagnosis, allergy or surgery: the items listed by name and date."""
+    """An item listed by name and date.
+
+    ``category`` is one of ``condition`` (傷病名), ``allergy``, ``infection``
+    (感染症), ``surgery`` (手術) or ``dialysis`` (透析, one row per session or claim).
+    """
 
     __tablename__ = "clinical_items"
 
@@ -158,6 +192,19 @@ class ClinicalItem(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(300))
     recorded_on: Mapped[date | None]
     detail: Mapped[str | None] = mapped_column(String(300))
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class Checkup(db.Model):  # type: ignore[name-defined]
+    """特定健診 (specific health check-up): the summary shows the date only, detail views the results."""
+
+    __tablename__ = "checkups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    checked_on: Mapped[date]
+    results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class ConsentGrant(db.Model):  # type: ignore[name-defined]
@@ -175,10 +222,18 @@ class ConsentGrant(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    review_note: Mapped[str | None] = mapped_column(String(400))
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
-    """One access to patient data. Append-only; each row hashes the previous one."""
+    """One access to patient data. Append-only, and each row hashes the previous one.
+
+    ``previous_hash`` is unique, so two writers that read the same chain head cannot
+    both append: the second insert fails instead of forking the chain.
+    """
 
     __tablename__ = "audit_events"
 
@@ -190,7 +245,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     action: Mapped[str] = mapped_column(String(40))
     legal_basis: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    previous_hash: Mapped[str] = mapped_column(String(64))
+    previous_hash: Mapped[str] = mapped_column(String(64), unique=True)
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
@@ -219,7 +274,8 @@ class PinChallenge(db.Model):  # type: ignore[name-defined]
     __tablename__ = "pin_challenges"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"))
+    # None for a patient's sign-in challenge, which no device requested.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
     nonce_hex: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -238,3 +294,43 @@ class IncidentReport(db.Model):  # type: ignore[name-defined]
     fire_department_code: Mapped[str] = mapped_column(String(32), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    """A person who signs in: hospital staff or a fire-department administrator.
+
+    Passwords are stored as werkzeug's salted scrypt hash, never in clear.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(24))
+    organization_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserSession(db.Model):  # type: ignore[name-defined]
+    """A bearer token issued at sign-in, to a user or to a patient, stored as SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class BenchmarkRow(db.Model):  # type: ignore[name-defined]
+    """Rows written by the bare benchmark endpoint, which exists only when benchmarking is enabled."""
+
+    __tablename__ = "benchmark_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_code: Mapped[str] = mapped_column(String(32), index=True)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)

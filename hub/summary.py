@@ -61,7 +61,8 @@ def build_summary(patient: Patient, grant: ConsentGrant, today: date) -> Summary
         conditions=_clinical(patient, "condition", None),
         allergies=_clinical(patient, "allergy", None),
         surgeries=_clinical(patient, "surgery", months_before(today, 12 * SURGERY_YEARS)),
-        dialysis=patient.dialysis,
+        dialysis=patient.dialysis or bool(_clinical(patient, "dialysis", months_before(today, CLAIMS_MONTHS))),
+        infections=_clinical(patient, "infection", None),
         last_checkup_on=patient.last_checkup_on.isoformat() if patient.last_checkup_on else None,
     )
 

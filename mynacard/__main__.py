@@ -1,16 +1,19 @@
 """Command-line tool for operators: list readers, read a card, run a virtual card, check a certificate.
 
-Output is Japanese for the operator. The individual number is never read or shown.
+Output is Japanese for the operator. The individual number is never read or shown,
+and 照合番号B is read from the terminal (or standard input) and never printed.
 
     python -m mynacard readers
-    python -m mynacard info [--reader R]
-    python -m mynacard vcard --card-dir DIR [--port 35963]
-    python -m mynacard verify-cert FILE --trust DIR [--at 2030-01-01T00:00:00+09:00]
+    python -m mynacard info [--reader R] [--wait SECONDS]
+    python -m mynacard read-face --trust DIR [--reader R] [--photo-out FILE.png]
+    python -m mynacard vcard --card-dir DIR [--port 35963] [--latency contact]
+    python -m mynacard verify-cert FILE --trust DIR [--at ...] [--crl FILE | --ocsp-url URL] [--production]
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 import threading
@@ -18,8 +21,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from mynacard.certs import CertificateInfo, TrustStore, certificate_info, load_certificate, verify_auth_certificate
+from mynacard.certs import (
+    CertificateInfo,
+    TrustStore,
+    ValidationOptions,
+    certificate_info,
+    load_certificate,
+    verify_auth_certificate,
+)
 from mynacard.errors import CardError
+from mynacard.transport import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -54,34 +65,101 @@ def command_readers(args: argparse.Namespace) -> int:
 
 
 def command_info(args: argparse.Namespace) -> int:
-    """Print the token, the auth certificate summary and the auth PIN's remaining tries."""
+    """Print the token, both certificates' summaries that need no PIN, and the remaining PIN tries."""
     from mynacard.apdu import ApduProtocol
     from mynacard.jpki import JpkiSession
-    from mynacard.pcsc import connect
 
-    with connect(args.reader) as connection:
+    reader = _wait_for_card(args)
+    with pcsc_connect(reader) as connection:
         session = JpkiSession(ApduProtocol(connection))
-        token = session.ensure_my_number_card()
-        info = certificate_info(load_certificate(session.read_auth_certificate()))
+        token = session.ensure_jpki_token(allow_smartphone=True)
+        smartphone = session.is_smartphone
+        info = None if smartphone else certificate_info(load_certificate(session.read_auth_certificate()))
+        ca_info = certificate_info(load_certificate(session.read_auth_ca_certificate()))
         tries_left = session.auth_pin_tries_left()
-    print(f"リーダー: {connection.reader}")
-    print(f"トークン: {token}")
-    print("利用者証明用電子証明書:")
-    _print_certificate(info)
+        sign_tries_left = None if smartphone else session.sign_password_tries_left()
+        contactless = connection.is_contactless
+    print(f"リーダー: {getattr(connection, 'reader', reader)}")
+    print(f"接続方式: {'非接触' if contactless else '接触'}")
+    print(f"トークン: {token}{'（スマートフォン）' if smartphone else ''}")
+    if info is None:
+        print("利用者証明用電子証明書: スマートフォンでは暗証番号の入力後に読み取れます")
+    else:
+        print("利用者証明用電子証明書:")
+        _print_certificate(info)
+    print("利用者証明用CA証明書:")
+    _print_certificate(ca_info)
     print(f"利用者証明用暗証番号の残り回数: {tries_left}")
+    if sign_tries_left is not None:
+        print(f"署名用パスワードの残り回数: {sign_tries_left}")
     return EXIT_OK
+
+
+def pcsc_connect(reader: str | None) -> Connection:
+    """Connect through ``mynacard.pcsc``, looked up at call time so that tests can replace ``pcsc.connect``."""
+    from mynacard import pcsc
+
+    return pcsc.connect(reader)
+
+
+def _wait_for_card(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "wait", None):
+        return args.reader
+    from mynacard import pcsc
+
+    print(f"カードを置いてください（最大{args.wait:g}秒待ちます）。")
+    return pcsc.wait_for_card(args.reader, timeout=args.wait)
+
+
+def _read_number_b() -> str:
+    """Read 照合番号B without echo from a terminal, or as one line from standard input."""
+    if sys.stdin.isatty():
+        return getpass.getpass("照合番号B（生年月日6桁・有効期限の西暦4桁・セキュリティコード4桁）: ").strip()
+    return sys.stdin.readline().strip()
+
+
+def command_read_face(args: argparse.Namespace) -> int:
+    """Read and verify the 基本4情報 and the card face with 照合番号B; optionally save the photo as PNG."""
+    from mynacard.apdu import ApduProtocol
+    from mynacard.faceaps import read_card_face
+    from mynacard.facedata import CardCaKeys
+    from mynacard.faceimages import jp2_to_png
+
+    ca_keys = CardCaKeys.from_folder(Path(args.trust))
+    number_b = _read_number_b()
+    reader = _wait_for_card(args)
+    with pcsc_connect(reader) as connection:
+        result = read_card_face(ApduProtocol(connection), number_b, ca_keys, confirm_last_try=args.confirm_last_try)
+    basic = result.basic_four
+    print("券面事項の署名とICチップの真正性を確認しました。")
+    print(f"  氏名: {basic.name}")
+    print(f"  住所: {basic.address}")
+    print(f"  生年月日: {basic.birth_date:%Y-%m-%d}")
+    print(f"  性別: {SEX_LABELS.get(basic.sex, basic.sex)}")
+    print(f"  カードの有効期限: {result.face.expiry:%Y-%m-%d}")
+    print(f"  署名者の鍵ID: {result.issuer}")
+    if args.photo_out:
+        Path(args.photo_out).write_bytes(jp2_to_png(result.face.photo_jp2))
+        print(f"  顔写真を保存しました: {args.photo_out}")
+    return EXIT_OK
+
+
+SEX_LABELS = {"1": "男性", "2": "女性", "3": "不明", "9": "適用不能", "0": "不明"}
 
 
 def command_vcard(args: argparse.Namespace) -> int:
     """Run a virtual card attached to vpcd until Ctrl-C."""
-    from mynacard.virtual.card import VirtualCard
-    from mynacard.virtual.vpcd import serve
+    from mynacard.virtual import vpcd
+    from mynacard.virtual.card import DEFAULT_ATR, VirtualCard
+    from mynacard.virtual.latency import PRESETS
 
-    card = VirtualCard.from_dir(Path(args.card_dir))
+    latency = PRESETS.get(args.latency) if args.latency != "off" else None
+    atr = bytes.fromhex(args.atr) if args.atr else DEFAULT_ATR
+    card = VirtualCard.from_dir(Path(args.card_dir), token=args.token, atr=atr, latency=latency)
     stop = threading.Event()
-    print(f"仮想カードを起動しました（vpcd {args.host}:{args.port}）。Ctrl-C で終了します。")
+    print(f"仮想カードを起動しました（vpcd {args.host}:{args.port}、遅延モデル {args.latency}）。Ctrl-C で終了します。")
     try:
-        serve(card, host=args.host, port=args.port, stop=stop)
+        vpcd.serve(card, host=args.host, port=args.port, stop=stop)
     except KeyboardInterrupt:
         stop.set()
     print("仮想カードを終了しました。")
@@ -96,16 +174,21 @@ def _parse_moment(text: str) -> datetime:
 
 def command_verify_cert(args: argparse.Namespace) -> int:
     """Verify an auth certificate file against a trust-store folder."""
+    from mynacard.revocation import revocation_from_config
+
     trust = TrustStore.from_folder(Path(args.trust))
     at = _parse_moment(args.at) if args.at else None
-    info = verify_auth_certificate(Path(args.file).read_bytes(), trust, at=at)
+    options = ValidationOptions(
+        production=args.production, revocation=revocation_from_config(args.crl, args.ocsp_url)
+    )
+    info = verify_auth_certificate(Path(args.file).read_bytes(), trust, at=at, options=options)
     print("電子証明書の検証に成功しました。")
     _print_certificate(info)
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with its four subcommands."""
+    """Build the argument parser with its five subcommands."""
     parser = argparse.ArgumentParser(prog="python -m mynacard", description="マイナンバーカード読み取りツール")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="詳細ログを表示する（-vv でデバッグログ）")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,18 +198,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="カードのトークン、利用者証明用電子証明書、暗証番号の残り回数を表示する")
     info.add_argument("--reader", help="使うリーダー名（省略時はカードのある最初のリーダー）")
+    info.add_argument("--wait", type=float, metavar="SECONDS", help="カードが置かれるまで待つ最大秒数")
     info.set_defaults(handler=command_info)
+
+    face = commands.add_parser(
+        "read-face", help="照合番号Bで基本4情報と券面を読み取り、署名とICチップの真正性を確認する"
+    )
+    face.add_argument("--trust", required=True, help="券面署名のCA公開鍵（card_ca_keys.json）があるフォルダー")
+    face.add_argument("--reader", help="使うリーダー名（省略時はカードのある最初のリーダー）")
+    face.add_argument("--wait", type=float, metavar="SECONDS", help="カードが置かれるまで待つ最大秒数")
+    face.add_argument("--photo-out", metavar="FILE", help="顔写真を PNG で保存するファイル")
+    face.add_argument(
+        "--confirm-last-try", action="store_true", help="照合番号Bの残り回数が1回でも送信する（本人確認済みのとき）"
+    )
+    face.set_defaults(handler=command_read_face)
 
     vcard = commands.add_parser("vcard", help="仮想カードを vpcd に接続して動かす（Ctrl-C で終了）")
     vcard.add_argument("--card-dir", required=True, help="devpki で発行した仮想カードのフォルダー")
     vcard.add_argument("--host", default="127.0.0.1", help="vpcd のホスト（既定: 127.0.0.1）")
     vcard.add_argument("--port", type=int, default=35963, help="vpcd の TCP ポート（既定: 35963）")
+    vcard.add_argument(
+        "--latency",
+        choices=["off", "contact", "contactless"],
+        default="off",
+        help="APDU ごとの遅延モデル（既定: off。contact は接触、contactless は非接触の推定値）",
+    )
+    vcard.add_argument("--token", default="JPKIAPICCTOKEN2", help="トークン（JPKIAPGPSETOKEN でスマートフォンを模擬）")
+    vcard.add_argument("--atr", help="ATR（16進数。省略時は 3BE000FF8131FE4514）")
     vcard.set_defaults(handler=command_vcard)
 
     verify = commands.add_parser("verify-cert", help="利用者証明用電子証明書を信頼するルート証明書で検証する")
     verify.add_argument("file", help="証明書ファイル（DER または PEM）")
     verify.add_argument("--trust", required=True, help="ルート証明書（*.pem, *.der, *.cer）のフォルダー")
     verify.add_argument("--at", help="検証する日時（ISO 8601。オフセット省略時は日本時間、引数省略時は現在）")
+    verify.add_argument("--crl", help="失効確認に使う CRL ファイル（DER または PEM）")
+    verify.add_argument("--ocsp-url", help="失効確認に使う OCSP レスポンダーの URL（--crl より優先）")
+    verify.add_argument("--production", action="store_true", help="本番モード: テスト用ルートと開発用ポリシーを拒否する")
     verify.set_defaults(handler=command_verify_cert)
     return parser
 

@@ -2,11 +2,11 @@
 
 This module owns the trust store of root certificates and the checks on the auth
 certificate read from a card: signature by a trusted root, validity at a given time,
-and key usage. JPKI has one level: a self-signed J-LIS root issues the end-entity
+key usage, the certificate policy OID, a production mode that rejects test roots, and
+revocation through the checker that ``mynacard.revocation`` provides when one is
+configured. JPKI has one level: a self-signed J-LIS root issues the end-entity
 certificates directly. Root generations share one DN, so the issuing root is found by
 checking the signature against every root with that DN.
-
-Revocation (CRL / OCSP) is not checked here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -26,6 +27,7 @@ from mynacard.errors import (
     CertificateError,
     CertificateExpiredError,
     CertificateNotYetValidError,
+    CertificatePolicyError,
     CertificateUsageError,
     UntrustedCertificateError,
 )
@@ -33,6 +35,46 @@ from mynacard.errors import (
 logger = logging.getLogger(__name__)
 
 TRUST_STORE_SUFFIXES = (".pem", ".der", ".cer")
+
+# certificatePolicies of JPKI auth certificates (one source: the jsrsasign OID list).
+JPKI_AUTH_POLICY_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.1.3.30")
+# A UUID-based OID (ITU-T X.667, arc 2.25) that marks development certificates. It is
+# deliberately not under the J-LIS arc, so no verifier can mistake it for a JPKI policy.
+# The number is UUID e19068a2-680b-4c9e-876f-d50b265f770d as an integer.
+DEV_AUTH_POLICY_OID = x509.ObjectIdentifier("2.25.299826112036996294696044923671583618829")
+# The organisation of the production J-LIS roots; test roots read "JPKI-TEST".
+PRODUCTION_ROOT_ORGANIZATION = "JPKI"
+
+
+class RevocationChecker(Protocol):
+    """A source of revocation status: a CRL file or an OCSP responder (see ``mynacard.revocation``)."""
+
+    def check(self, certificate: x509.Certificate, issuer: x509.Certificate, at: datetime) -> None:
+        """Return when the certificate is not revoked at ``at``; raise a CertificateError otherwise."""
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """Optional checks of ``verify_auth_certificate``.
+
+    ``accepted_policies`` are the policy OIDs of which the certificate must carry one;
+    None means the production JPKI auth policy and, outside production mode, the
+    development policy. ``production`` rejects roots whose organisation is not
+    ``JPKI`` (test and development roots) and the development policy. ``revocation``
+    is consulted last, when set.
+    """
+
+    accepted_policies: frozenset[x509.ObjectIdentifier] | None = None
+    production: bool = False
+    revocation: RevocationChecker | None = None
+
+    def policies(self) -> frozenset[x509.ObjectIdentifier]:
+        """Return the policy OIDs accepted under these options."""
+        if self.accepted_policies is not None:
+            return self.accepted_policies
+        if self.production:
+            return frozenset({JPKI_AUTH_POLICY_OID})
+        return frozenset({JPKI_AUTH_POLICY_OID, DEV_AUTH_POLICY_OID})
 
 _ROLE_CERTIFICATE = "certificate"
 _ROLE_ROOT = "issuing root"
@@ -65,10 +107,15 @@ def load_certificate(data: bytes) -> x509.Certificate:
     """Parse one certificate from DER or PEM bytes; raise CertificateError when it is malformed."""
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+            certificate = x509.load_pem_x509_certificate(data)
+        else:
+            certificate = x509.load_der_x509_certificate(data)
+        # cryptography parses names and extensions lazily; touch them here so that a
+        # malformed field raises CertificateError now instead of ValueError later.
+        _ = (certificate.subject, certificate.issuer, certificate.extensions, certificate.version)
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
+    return certificate
 
 
 def certificate_info(certificate: x509.Certificate) -> CertificateInfo:
@@ -159,19 +206,25 @@ def _load_certificates_file(file: Path) -> list[x509.Certificate]:
         raise CertificateError(f"cannot parse certificate file {file}: {exc}") from exc
 
 
-def verify_auth_certificate(der: bytes, trust: TrustStore, at: datetime | None = None) -> CertificateInfo:
+def verify_auth_certificate(
+    der: bytes, trust: TrustStore, at: datetime | None = None, *, options: ValidationOptions | None = None
+) -> CertificateInfo:
     """Verify a DER (or PEM) auth certificate and return its summary.
 
     The checks run in this order:
 
     1. A root in ``trust`` signed the certificate.
-    2. The certificate and that root are valid at ``at`` (default: now).
-    3. keyUsage contains digitalSignature.
-    4. The certificate is not a CA certificate.
+    2. In production mode, that root is a production J-LIS root.
+    3. The certificate and that root are valid at ``at`` (default: now).
+    4. keyUsage contains digitalSignature.
+    5. The certificate is not a CA certificate.
+    6. certificatePolicies contains an accepted policy OID.
+    7. The revocation checker, when configured, does not report it revoked.
 
     ``at`` must be timezone-aware. The CertificateError subclass of the first failed
     check is raised.
     """
+    options = options or ValidationOptions()
     moment = _check_moment(at)
     certificate = load_certificate(der)
     info = certificate_info(certificate)
@@ -181,9 +234,14 @@ def verify_auth_certificate(der: bytes, trust: TrustStore, at: datetime | None =
         raise UntrustedCertificateError(
             f"no trusted root verifies the signature of certificate {info.serial_hex} issued by {info.issuer}"
         )
+    if options.production:
+        _check_production_root(root)
     _check_validity(certificate, moment, _ROLE_CERTIFICATE)
     _check_validity(root, moment, _ROLE_ROOT)
     _check_auth_usage(certificate)
+    _check_policy(certificate, options.policies())
+    if options.revocation is not None:
+        options.revocation.check(certificate, root, moment)
     logger.info("auth certificate %s verified against root %s", info.serial_hex, serial_to_hex(root.serial_number))
     return info
 
@@ -227,3 +285,26 @@ def _check_auth_usage(certificate: x509.Certificate) -> None:
         return
     if constraints.ca:
         raise CertificateUsageError(f"certificate {serial} is a CA certificate, not an end-entity certificate")
+
+
+def _check_production_root(root: x509.Certificate) -> None:
+    organizations = [attribute.value for attribute in root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    if organizations != [PRODUCTION_ROOT_ORGANIZATION]:
+        raise CertificatePolicyError(
+            f"production mode rejects root {serial_to_hex(root.serial_number)} with organisation {organizations}",
+            user_message="テスト用の認証局が発行した電子証明書です。本番環境では使えません。",
+        )
+
+
+def _check_policy(certificate: x509.Certificate, accepted: frozenset[x509.ObjectIdentifier]) -> None:
+    serial = serial_to_hex(certificate.serial_number)
+    try:
+        policies = certificate.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound as exc:
+        raise CertificatePolicyError(f"certificate {serial} has no certificatePolicies extension") from exc
+    found = {policy.policy_identifier for policy in policies}
+    if not found & accepted:
+        raise CertificatePolicyError(
+            f"certificate {serial} has policies {sorted(oid.dotted_string for oid in found)},"
+            f" none of the accepted {sorted(oid.dotted_string for oid in accepted)}"
+        )

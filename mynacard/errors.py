@@ -18,12 +18,23 @@ sessions (``mynacard.jpki``) turn status words into the domain errors::
     ├── SecurityStatusNotSatisfiedError 6982: the PIN was not verified first
     ├── InvalidPinFormatError           PIN rejected before it was sent
     ├── WrongPinError(tries_left)       63Cx after VERIFY
-    ├── PinBlockedError                 6984 after VERIFY
+    ├── PinBlockedError                 6984 after VERIFY, or 63C0 before it
+    ├── LastPinTryError                 one try left and the caller did not confirm
+    ├── CardFaceError                   card-face data (券面事項) failed a check
+    │   ├── CardFaceForgedError         not signed under a pinned J-LIS CA key
+    │   ├── CardFaceAlteredError        signed data changed after signing
+    │   └── CardClonedError             the chip failed internal authentication
     └── CertificateError                certificate malformed or rejected
         ├── UntrustedCertificateError   no trusted root signed it
         ├── CertificateExpiredError     validity ended
         ├── CertificateNotYetValidError validity not started
-        └── CertificateUsageError       keyUsage lacks digitalSignature, or it is a CA
+        ├── CertificateUsageError       keyUsage lacks digitalSignature, or it is a CA
+        ├── CertificatePolicyError      policy OID missing, or a test root in production mode
+        ├── CertificateRevokedError     listed as revoked by the CRL or OCSP responder
+        └── RevocationCheckError        revocation status could not be established
+
+pyscard and PC/SC result codes are translated into TransportError subclasses in
+``mynacard.pcsc``; no pyscard exception leaves that module.
 
 The domain errors are raised ``from`` the ``ApduError`` that caused them, so the status
 word stays available as ``error.__cause__.sw``.
@@ -114,17 +125,36 @@ class NotMyNumberCardError(CardError):
     """The card is not a My Number Card.
 
     ``token`` is the JPKI token label read from EF 0006, or None when the card has no
-    JPKI application at all.
+    JPKI application at all. ``card_kind`` names what the card was recognised as when
+    it has no JPKI application: one of the ``CARD_KIND_*`` values, taken from its ATR.
     """
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, token: str | None, card_kind: str | None = None) -> None:
         self.token = token
-        super().__init__(_not_my_number_card_message(token), user_message=_not_my_number_card_user_message(token))
+        self.card_kind = card_kind
+        super().__init__(
+            _not_my_number_card_message(token, card_kind),
+            user_message=_not_my_number_card_user_message(token, card_kind),
+        )
 
 
-def _not_my_number_card_message(token: str | None) -> str:
+# What a card without a JPKI application was recognised as, from its ATR.
+CARD_KIND_DRIVERS_LICENCE = "drivers_licence"
+CARD_KIND_RESIDENT_REGISTRY = "resident_registry_card"
+CARD_KIND_HPKI = "hpki_card"
+CARD_KIND_OTHER = "other"
+
+_CARD_KIND_USER_MESSAGES = {
+    CARD_KIND_DRIVERS_LICENCE: "運転免許証は使えません。マイナンバーカードをリーダーに置いてください。",
+    CARD_KIND_RESIDENT_REGISTRY: "住民基本台帳カードは使えません。マイナンバーカードをリーダーに置いてください。",
+    CARD_KIND_HPKI: "医師資格証（HPKIカード）は使えません。マイナンバーカードをリーダーに置いてください。",
+}
+
+
+def _not_my_number_card_message(token: str | None, card_kind: str | None = None) -> str:
     if token is None:
-        return "the card has no JPKI application, so it is not a My Number Card"
+        kind = f" (ATR matches a {card_kind.replace('_', ' ')})" if card_kind and card_kind != CARD_KIND_OTHER else ""
+        return f"the card has no JPKI application, so it is not a My Number Card{kind}"
     if token == RESIDENT_REGISTRY_CARD_TOKEN:
         return f"token {token!r} is an old Basic Resident Registration card (juki card), not a My Number Card"
     if token in (ANDROID_TOKEN, IPHONE_TOKEN):
@@ -132,11 +162,13 @@ def _not_my_number_card_message(token: str | None) -> str:
     return f"unexpected JPKI token {token!r}, expected {MY_NUMBER_CARD_TOKEN!r}"
 
 
-def _not_my_number_card_user_message(token: str | None) -> str:
+def _not_my_number_card_user_message(token: str | None, card_kind: str | None = None) -> str:
     if token == RESIDENT_REGISTRY_CARD_TOKEN:
-        return "住民基本台帳カードは使えません。マイナンバーカードをリーダーに置いてください。"
+        return _CARD_KIND_USER_MESSAGES[CARD_KIND_RESIDENT_REGISTRY]
     if token in (ANDROID_TOKEN, IPHONE_TOKEN):
         return "スマートフォンの電子証明書には対応していません。マイナンバーカード本体をリーダーに置いてください。"
+    if token is None and card_kind in _CARD_KIND_USER_MESSAGES:
+        return _CARD_KIND_USER_MESSAGES[card_kind]
     return "マイナンバーカードではありません。マイナンバーカードをリーダーに置いてください。"
 
 
@@ -224,3 +256,62 @@ class CertificateUsageError(CertificateError):
 
     default_message = "the certificate is not valid for user authentication"
     default_user_message = "利用者証明用の電子証明書ではありません。"
+
+
+class LastPinTryError(CardError):
+    """Only one try remains, so the PIN was not sent: the caller must confirm the last try."""
+
+    default_message = "one PIN try left; confirm the last try explicitly to send the PIN"
+    default_user_message = (
+        "暗証番号の残り回数が1回です。間違えるとロックされます。"
+        "本人に確認のうえ、最後の1回として入力してください。"
+    )
+
+
+class CardFaceError(CardError):
+    """Card-face data (券面事項) read with 照合番号B failed a check."""
+
+    default_message = "card-face data failed verification"
+    default_user_message = "券面事項を確認できませんでした。"
+
+
+class CardFaceForgedError(CardFaceError):
+    """The card-face data is not signed under a pinned J-LIS CA key: a forged card."""
+
+    default_message = "card-face data is not signed under a trusted J-LIS CA key"
+    default_user_message = "券面事項の署名を確認できません。偽造されたカードの可能性があります。"
+
+
+class CardFaceAlteredError(CardFaceError):
+    """The signature over the card-face data does not match it: the data was changed after signing."""
+
+    default_message = "card-face data does not match its signature"
+    default_user_message = "券面事項が改ざんされています。偽造されたカードの可能性があります。"
+
+
+class CardClonedError(CardFaceError):
+    """The chip could not prove that it holds the key of its signed data: a copy of another card's data."""
+
+    default_message = "the chip failed internal authentication against the key in its signed data"
+    default_user_message = "ICチップの真正性を確認できません。複製されたカードの可能性があります。"
+
+
+class CertificatePolicyError(CertificateError):
+    """The certificate lacks the required policy OID, or a test root was used in production mode."""
+
+    default_message = "the certificate policy is not accepted"
+    default_user_message = "電子証明書の種類が対象外です。正規のマイナンバーカードではない可能性があります。"
+
+
+class CertificateRevokedError(CertificateError):
+    """The CRL or OCSP responder lists the certificate as revoked."""
+
+    default_message = "the certificate has been revoked"
+    default_user_message = "電子証明書は失効しています。カードの電子証明書が更新されていないか確認してください。"
+
+
+class RevocationCheckError(CertificateError):
+    """The revocation status could not be established (CRL missing or stale, OCSP unreachable or invalid)."""
+
+    default_message = "the revocation status of the certificate could not be checked"
+    default_user_message = "電子証明書の失効確認ができませんでした。通信状態を確認して、もう一度お試しください。"

@@ -2,12 +2,16 @@
 
 It uses pyscard's low-level ``smartcard.scard`` API so that every PC/SC result code
 can be translated into a ``mynacard.errors`` type at this boundary. pyscard's own
-exceptions are translated too and chained with ``raise ... from``.
+exceptions are translated too and chained with ``raise ... from``. Besides connecting
+and transmitting, it lists readers, waits for a card and detects its removal with
+SCardGetStatusChange. Messages for the crew name the interface: a card is inserted
+into a contact (T=1) reader but held over a contactless one.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from smartcard import scard
 from smartcard.Exceptions import SmartcardException
@@ -19,6 +23,7 @@ from mynacard.errors import (
     ReaderUnavailableError,
     TransportError,
 )
+from mynacard.atr import is_contactless_atr
 from mynacard.transport import Connection, log_exchange, split_response
 
 logger = logging.getLogger(__name__)
@@ -51,6 +56,18 @@ _LOST_DURING_EXCHANGE = {
     _code(scard.SCARD_E_INVALID_HANDLE),
 }
 
+_SHARING_VIOLATION = _code(scard.SCARD_E_SHARING_VIOLATION)
+_READER_GONE = {_code(scard.SCARD_E_READER_UNAVAILABLE), _code(scard.SCARD_E_UNKNOWN_READER)}
+_TIMEOUT = _code(scard.SCARD_E_TIMEOUT)
+
+SHARING_VIOLATION_MESSAGE = "カードリーダーを他のアプリが使用中です。他のアプリを終了してから、もう一度読み取ってください。"
+READER_GONE_MESSAGE = "カードリーダーが外れました。リーダーを接続し直して、もう一度読み取ってください。"
+REMOVED_CONTACT_MESSAGE = "読み取り中にカードが抜かれました。カードを差し込み直して、もう一度読み取ってください。"
+REMOVED_CONTACTLESS_MESSAGE = (
+    "読み取り中にカードがリーダーから離れました。読み取りが終わるまでカードをリーダーに置いたままにしてください。"
+)
+NO_CARD_CONTACTLESS_MESSAGE = "カードが見つかりません。マイナンバーカードをリーダーの上に置いてください。"
+
 _SW1_MORE_DATA = 0x61
 _SW1_WRONG_LE = 0x6C
 _MAX_GET_RESPONSE = 16  # bound on chained GET RESPONSE commands for one T=0 exchange
@@ -74,8 +91,12 @@ def _raise_for_result(hresult: int, operation: str, reader: str | None = None) -
     message = f"{operation}{where} failed: {_describe(hresult)}"
     if code in _SERVICE_DOWN:
         raise ReaderUnavailableError(f"{message}; is pcscd running?")
-    if code in _NO_READER:
+    if code in _NO_READER and operation != "SCardTransmit":
         raise NoReaderError(message)
+    if code == _SHARING_VIOLATION:
+        raise ReaderUnavailableError(message, user_message=SHARING_VIOLATION_MESSAGE)
+    if code in _READER_GONE:
+        raise ReaderUnavailableError(message, user_message=READER_GONE_MESSAGE)
     if code in _READER_BUSY_OR_GONE:
         raise ReaderUnavailableError(message)
     if operation == "SCardTransmit" and code in _LOST_DURING_EXCHANGE:
@@ -169,8 +190,10 @@ def _connect_reader(context: int, reader: str) -> PcscConnection:
     except (scard.error, SmartcardException) as exc:
         raise TransportError(f"SCardConnect on reader {reader!r} failed: {exc}") from exc
     _raise_for_result(hresult, "SCardConnect", reader)
-    logger.info("connected to the card in reader %s (protocol %s)", reader, _protocol_name(protocol))
-    return PcscConnection(context, card, protocol, reader)
+    connection = PcscConnection(context, card, protocol, reader)
+    interface = "contactless" if connection.is_contactless else "contact"
+    logger.info("connected to the card in reader %s (protocol %s, %s)", reader, _protocol_name(protocol), interface)
+    return connection
 
 
 def _protocol_name(protocol: int) -> str:
@@ -190,6 +213,18 @@ class PcscConnection(Connection):
         self.protocol = protocol
         self.reader = reader
         self._closed = False
+        self._atr = self._read_atr()
+
+    def _read_atr(self) -> bytes | None:
+        """Return the ATR at connect time, or None when the reader does not report it."""
+        try:
+            hresult, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
+        except (scard.error, SmartcardException, AttributeError, TypeError, ValueError) as exc:
+            logger.debug("SCardStatus on reader %s failed: %s", self.reader, exc)
+            return None
+        if _code(hresult) != _SUCCESS:
+            return None
+        return bytes(atr)
 
     @property
     def protocol_name(self) -> str:
@@ -197,15 +232,9 @@ class PcscConnection(Connection):
         return _protocol_name(self.protocol)
 
     @property
-    def atr(self) -> bytes:
-        """The card's ATR as reported by the reader."""
-        self._ensure_open()
-        try:
-            hresult, _reader, _state, _protocol, atr = scard.SCardStatus(self._card)
-        except (scard.error, SmartcardException) as exc:
-            raise TransportError(f"SCardStatus on reader {self.reader!r} failed: {exc}") from exc
-        _raise_for_result(hresult, "SCardStatus", self.reader)
-        return bytes(atr)
+    def atr(self) -> bytes | None:
+        """The card's ATR as the reader reported it at connect time (synthetic for contactless cards)."""
+        return self._atr
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send one APDU; under T=0 also follow 61xx with GET RESPONSE and 6Cxx with a resend."""
@@ -240,7 +269,12 @@ class PcscConnection(Connection):
             hresult, response = scard.SCardTransmit(self._card, self.protocol, list(apdu))
         except (scard.error, SmartcardException) as exc:
             raise TransportError(f"SCardTransmit on reader {self.reader!r} failed: {exc}") from exc
-        _raise_for_result(hresult, "SCardTransmit", self.reader)
+        try:
+            _raise_for_result(hresult, "SCardTransmit", self.reader)
+        except CardRemovedError as exc:
+            logger.warning("card removed from reader %s during an exchange: %s", self.reader, exc)
+            message = REMOVED_CONTACTLESS_MESSAGE if self.is_contactless else REMOVED_CONTACT_MESSAGE
+            raise CardRemovedError(str(exc), user_message=message) from exc
         return split_response(bytes(response))
 
     def _collect_remaining(self, data: bytes, sw: int) -> tuple[bytes, int]:
@@ -259,3 +293,80 @@ def _with_le(apdu: bytes, le: int) -> bytes:
     if len(apdu) <= 5:
         return apdu[:4] + bytes((le,))
     return apdu[: 5 + apdu[4]] + bytes((le,))
+
+
+def _reader_states(context: int, states: list[tuple[str, int]], timeout: float) -> list[tuple[str, int, bytes]]:
+    """Call SCardGetStatusChange and return (reader, event state, ATR) tuples; raise on failure."""
+    try:
+        hresult, new_states = scard.SCardGetStatusChange(context, int(timeout * 1000), states)
+    except (scard.error, SmartcardException) as exc:
+        raise TransportError(f"SCardGetStatusChange failed: {exc}") from exc
+    if _code(hresult) == _TIMEOUT:
+        return []
+    _raise_for_result(hresult, "SCardGetStatusChange")
+    return [(name, event, bytes(atr)) for name, event, atr in new_states]
+
+
+def card_present(reader: str) -> bool:
+    """Return whether ``reader`` contains a card now."""
+    context = _establish_context()
+    try:
+        states = _reader_states(context, [(reader, scard.SCARD_STATE_UNAWARE)], 0)
+    finally:
+        _release_context(context)
+    return any(event & scard.SCARD_STATE_PRESENT for _name, event, _atr in states)
+
+
+def wait_for_card(reader: str | None = None, timeout: float = 30.0, poll: float = 1.0) -> str:
+    """Wait until a card is in ``reader`` (or any reader when None) and return that reader's name.
+
+    ``timeout`` is the maximum wait in seconds; ``poll`` the longest single
+    SCardGetStatusChange call, so that readers plugged in meanwhile are seen. Raises
+    NoCardError when the time runs out and NoReaderError when no reader is connected.
+    """
+    deadline = time.monotonic() + timeout
+    context = _establish_context()
+    try:
+        while True:
+            readers = _list_readers(context)
+            if reader is not None and reader not in readers:
+                raise NoReaderError(f"reader {reader!r} not found; readers: {', '.join(readers) or 'none'}")
+            watched = [reader] if reader is not None else readers
+            if not watched:
+                raise NoReaderError("no PC/SC reader is connected")
+            states = _reader_states(context, [(name, scard.SCARD_STATE_UNAWARE) for name in watched], 0)
+            for name, event, _atr in states:
+                if event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE:
+                    logger.info("card detected in reader %s", name)
+                    return name
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoCardError(f"no card was presented within {timeout} s")
+            current = [(name, event) for name, event, _atr in states]
+            _reader_states(context, current, min(poll, remaining))
+    finally:
+        _release_context(context)
+
+
+def wait_for_removal(reader: str, timeout: float = 30.0, poll: float = 1.0) -> bool:
+    """Wait until the card leaves ``reader``; return True when it did, False when ``timeout`` seconds passed first.
+
+    A reader that disappears counts as removal, because the card is gone with it.
+    """
+    deadline = time.monotonic() + timeout
+    context = _establish_context()
+    try:
+        while True:
+            states = _reader_states(context, [(reader, scard.SCARD_STATE_UNAWARE)], 0)
+            if not any(event & scard.SCARD_STATE_PRESENT for _name, event, _atr in states):
+                logger.info("card removed from reader %s", reader)
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _reader_states(context, [(name, event) for name, event, _atr in states], min(poll, remaining))
+    except (ReaderUnavailableError, NoReaderError):
+        logger.info("reader %s disappeared while waiting for card removal", reader)
+        return True
+    finally:
+        _release_context(context)

@@ -21,15 +21,22 @@ from typing import Any
 SEX_CODES = frozenset({"0", "1", "2", "3", "9"})
 
 _PIN_PATTERN = re.compile(r"[0-9]{4}")
+_SECURITY_CODE_PATTERN = re.compile(r"[0-9]{4}")
+_SIGN_PASSWORD_PATTERN = re.compile(r"(?=.*[A-Z])(?=.*[0-9])[A-Z0-9]{6,16}")
 _FIELDS = ("persona_id", "family_name", "given_name", "birth_date", "sex", "address", "auth_pin")
 
 
 @dataclass
 class CardPersona:
-    """Holder data and the configured auth PIN of one virtual card.
+    """Holder data and the configured secrets of one virtual card.
 
-    ``sex`` is a code from SEX_CODES. ``auth_pin`` is 4 ASCII digits and is left out
-    of ``repr`` so that it does not end up in logs.
+    ``sex`` is a code from SEX_CODES. ``auth_pin`` is 4 ASCII digits. The optional
+    fields are filled in by ``mynacard.devpki.issue_card`` when missing:
+    ``sign_password`` (6 to 16 upper-case letters and digits), ``card_expiry`` (the
+    date printed on the card), ``security_code`` (the 4 digits printed on the card that
+    go into 照合番号B) and ``face_photo`` (path of an image for the card face, relative
+    to the persona file or absolute; a synthetic face is drawn when it is None). The
+    secrets are left out of ``repr`` so that they do not end up in logs.
     """
 
     persona_id: str
@@ -39,6 +46,10 @@ class CardPersona:
     sex: str
     address: str
     auth_pin: str = field(repr=False)
+    sign_password: str | None = field(default=None, repr=False)
+    card_expiry: date | None = None
+    security_code: str | None = field(default=None, repr=False)
+    face_photo: str | None = None
 
     def __post_init__(self) -> None:
         if not self.persona_id:
@@ -49,6 +60,15 @@ class CardPersona:
             raise ValueError(f"sex must be one of {sorted(SEX_CODES)}, got {self.sex!r}")
         if not isinstance(self.auth_pin, str) or not _PIN_PATTERN.fullmatch(self.auth_pin):
             raise ValueError(f"auth_pin of persona {self.persona_id!r} must be 4 ASCII digits")
+        if self.sign_password is not None and not _SIGN_PASSWORD_PATTERN.fullmatch(self.sign_password):
+            raise ValueError(
+                f"sign_password of persona {self.persona_id!r} must be 6 to 16 upper-case letters and digits"
+                " with at least one of each"
+            )
+        if self.security_code is not None and not _SECURITY_CODE_PATTERN.fullmatch(self.security_code):
+            raise ValueError(f"security_code of persona {self.persona_id!r} must be 4 ASCII digits")
+        if self.card_expiry is not None and not isinstance(self.card_expiry, date):
+            raise ValueError(f"card_expiry must be a date, got {type(self.card_expiry).__name__}")
 
     @property
     def full_name(self) -> str:
@@ -56,8 +76,8 @@ class CardPersona:
         return f"{self.family_name}\u3000{self.given_name}"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the persona as a JSON-ready dict with the birth date in ISO format."""
-        return {
+        """Return the persona as a JSON-ready dict with dates in ISO format; unset optional fields are left out."""
+        data: dict[str, Any] = {
             "persona_id": self.persona_id,
             "family_name": self.family_name,
             "given_name": self.given_name,
@@ -66,6 +86,14 @@ class CardPersona:
             "address": self.address,
             "auth_pin": self.auth_pin,
         }
+        optional = {
+            "sign_password": self.sign_password,
+            "card_expiry": self.card_expiry.isoformat() if self.card_expiry else None,
+            "security_code": self.security_code,
+            "face_photo": self.face_photo,
+        }
+        data.update({name: value for name, value in optional.items() if value is not None})
+        return data
 
     def to_json(self) -> str:
         """Serialise to indented UTF-8 JSON text (Japanese characters unescaped)."""
@@ -77,10 +105,8 @@ class CardPersona:
         missing = [name for name in _FIELDS if name not in data]
         if missing:
             raise ValueError(f"persona is missing keys: {', '.join(missing)}")
-        try:
-            birth_date = date.fromisoformat(str(data["birth_date"]))
-        except ValueError as exc:
-            raise ValueError(f"birth_date must be YYYY-MM-DD, got {data['birth_date']!r}") from exc
+        birth_date = _parse_date(data, "birth_date")
+        card_expiry = _parse_date(data, "card_expiry") if data.get("card_expiry") is not None else None
         return cls(
             persona_id=str(data["persona_id"]),
             family_name=str(data["family_name"]),
@@ -89,6 +115,10 @@ class CardPersona:
             sex=str(data["sex"]),
             address=str(data["address"]),
             auth_pin=str(data["auth_pin"]),
+            sign_password=_optional_str(data, "sign_password"),
+            card_expiry=card_expiry,
+            security_code=_optional_str(data, "security_code"),
+            face_photo=_optional_str(data, "face_photo"),
         )
 
     @classmethod
@@ -111,3 +141,15 @@ class CardPersona:
         temporary.write_text(self.to_json(), encoding="utf-8")
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
+
+
+def _parse_date(data: dict[str, Any], key: str) -> date:
+    try:
+        return date.fromisoformat(str(data[key]))
+    except ValueError as exc:
+        raise ValueError(f"{key} must be YYYY-MM-DD, got {data[key]!r}") from exc
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return None if value is None else str(value)

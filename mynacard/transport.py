@@ -57,6 +57,19 @@ class Connection(ABC):
     def close(self) -> None:
         """Release the connection. Calling it twice is allowed."""
 
+    @property
+    def atr(self) -> bytes | None:
+        """The ATR the reader reports, or None when the connection cannot tell."""
+        return None
+
+    @property
+    def is_contactless(self) -> bool:
+        """Whether the card sits on a contactless (ISO 14443) interface, judged from the ATR."""
+        from mynacard.atr import is_contactless_atr
+
+        atr = self.atr
+        return atr is not None and is_contactless_atr(atr)
+
     def __enter__(self) -> Self:
         return self
 
@@ -75,6 +88,11 @@ class VirtualConnection(Connection):
     def __init__(self, card: VirtualCard) -> None:
         self.card = card
         self._closed = False
+
+    @property
+    def atr(self) -> bytes:
+        """The virtual card's ATR."""
+        return self.card.atr
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         if self._closed:

@@ -11,8 +11,9 @@ VENV="$REPO/.venv"
 
 # pcscd and the vpcd driver run the virtual card; swig, libpcsclite-dev and gcc
 # build pyscard (PyPI ships it as source); the IPAex font renders Japanese in
-# PDFs and screenshots; opensc is an independent reader of the card.
-DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc)
+# PDFs and screenshots; opensc is an independent reader of the card; chromium
+# runs the browser tests (driven by the PyPI playwright package).
+DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc chromium)
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -78,6 +79,52 @@ install_python_packages() {
         exit 1
     }
     touch "$stamp"
+}
+
+# The hub's tests also run on a real PostgreSQL server: the Debian package, its
+# default cluster started without systemd, and a test role and database that
+# connect over TCP with a password, so any pg_hba.conf default accepts them.
+HUB_TEST_PG_ROLE="myna_test"
+HUB_TEST_PG_DATABASE="myna_hub_test"
+
+pg_admin() {
+    local query="$1"
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -tAc "$query"
+    else
+        sudo -u postgres psql -q -v ON_ERROR_STOP=1 -tAc "$query"
+    fi
+}
+
+ensure_postgres() {
+    command -v pg_lsclusters >/dev/null 2>&1 || install_debian_packages postgresql
+
+    local version
+    version="$(pg_lsclusters -h | awk '$2 == "main" {print $1; exit}')"
+    if [ -z "$version" ]; then
+        echo "エラー: PostgreSQL のクラスタ main が見つかりません (pg_lsclusters)。" >&2
+        exit 1
+    fi
+
+    if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
+        say "PostgreSQL $version を起動します"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    fi
+
+    if [ "$(pg_admin "SELECT 1 FROM pg_roles WHERE rolname = '$HUB_TEST_PG_ROLE'")" != "1" ]; then
+        say "PostgreSQL にテスト用ロール $HUB_TEST_PG_ROLE を作成します"
+        pg_admin "CREATE ROLE $HUB_TEST_PG_ROLE LOGIN CREATEDB PASSWORD '$HUB_TEST_PG_ROLE'"
+    fi
+
+    if [ "$(pg_admin "SELECT 1 FROM pg_database WHERE datname = '$HUB_TEST_PG_DATABASE'")" != "1" ]; then
+        say "PostgreSQL にテスト用データベース $HUB_TEST_PG_DATABASE を作成します"
+        pg_admin "CREATE DATABASE $HUB_TEST_PG_DATABASE OWNER $HUB_TEST_PG_ROLE"
+    fi
+
+    # The tests make one schema per test in that database.
+    pg_admin "GRANT ALL ON DATABASE $HUB_TEST_PG_DATABASE TO $HUB_TEST_PG_ROLE" >/dev/null
 }
 
 bootstrap() {

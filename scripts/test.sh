@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 bootstrap
+ensure_postgres
 say "テストを実行します"
 cd "$REPO"
 exec "$VENV/bin/python" -m pytest "$@"

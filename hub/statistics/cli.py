@@ -2,19 +2,24 @@
 
 The command line runs on the hub host with direct database access, so it takes
 the fire department code as an argument instead of an admin token. Output for
-the operator is Japanese. Exit status: 0 on success, 2 on bad input.
+the operator is Japanese. Exit status: 0 on success, 1 on a database error,
+2 on bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import date
 from pathlib import Path
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.models import Organization, db
 from hub.statistics import compare, compute, export, importing, store
 
+
+logger = logging.getLogger(__name__)
 
 # The breakdown columns that fit a terminal; the files carry all of them.
 TERMINAL_BREAKDOWN_COLUMNS = [
@@ -73,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         except CommandError as error:
             print(f"エラー: {error}")
             return 2
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            logger.error("statistics command failed on the database: %s", error)
+            print("エラー: 統計のデータベースを読み書きできませんでした。統計用のテーブルがない場合は、データベースの移行を実行してください。")
+            return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -233,7 +233,7 @@ def _convert_times(record: dict[str, Any], cell: Any, mapping: Mapping, problems
             # the next day, so a reversed entry within one day cannot be detected.
             local += timedelta(days=1)
         previous = local or previous
-        record[name] = None if local is None else local.astimezone(timezone.utc).replace(tzinfo=None)
+        record[name] = None if local is None else local.astimezone(timezone.utc)
 
 
 def _parse_time(text: str, base_day: date | None, mapping: Mapping, problems: list[str], name: str) -> datetime | None:

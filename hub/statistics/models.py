@@ -10,7 +10,11 @@
 - ``stat_department_profiles``: the prefecture and FDMA name of a department,
   used to pick its rows out of the FDMA series.
 
-Times are stored as naive UTC, like the rest of the hub.
+Datetime columns use the hub's ``UtcDateTime`` mapping (naive UTC in the
+database, timezone-aware in Python).
+
+The hub's schema comes from Alembic migrations, and none creates these tables
+yet. :data:`STATISTICS_TABLES` lists them for that migration and for tests.
 """
 
 from __future__ import annotations
@@ -103,3 +107,12 @@ class StatDepartmentProfile(db.Model):  # type: ignore[name-defined]
     fire_department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     prefecture: Mapped[str] = mapped_column(String(8))
     fdma_department_name: Mapped[str] = mapped_column(String(120), default="")
+
+
+STATISTICS_TABLES = [
+    StatImportBatch.__table__,
+    StatActivityRecord.__table__,
+    StatFdmaWeekly.__table__,
+    StatUnitStation.__table__,
+    StatDepartmentProfile.__table__,
+]

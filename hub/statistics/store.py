@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hub.models import IncidentReport, db
+from hub.models import IncidentReport, Organization, db
 from hub.statistics.models import StatActivityRecord, StatUnitStation
 from hub.statistics.records import FRAME_COLUMNS, frame_from_payloads, normalize_frame
 
@@ -37,13 +37,48 @@ def set_unit_station(department_code: str, unit_name: str, station_name: str) ->
     db.session.commit()
 
 
+def department_organizations(department_code: str) -> dict[str, str | None]:
+    """Return the department and every organization under it, each with its station name.
+
+    Devices may belong to the department itself or to a station or unit below
+    it (``parent_code``), and reports carry the device's organization code. The
+    station name is the organization's own name when it is a station, else
+    that of its nearest station above, else None.
+    """
+    stations: dict[str, str | None] = {department_code: None}
+    frontier = [department_code]
+    while frontier:
+        children = db.session.execute(
+            db.select(Organization.code, Organization.kind, Organization.name, Organization.parent_code).where(
+                Organization.parent_code.in_(frontier)
+            )
+        ).all()
+        frontier = []
+        for child in children:
+            if child.code in stations:  # a cycle in parent_code; each code is visited once
+                continue
+
+            stations[child.code] = child.name if child.kind == "station" else stations[child.parent_code]
+            frontier.append(child.code)
+
+    return stations
+
+
 def hub_frame(department_code: str) -> pd.DataFrame:
-    """Return the incidents that the department's field units sent to the hub."""
-    stations = unit_stations(department_code)
-    payloads = db.session.execute(
-        db.select(IncidentReport.payload).where(IncidentReport.fire_department_code == department_code)
-    ).scalars()
-    return frame_from_payloads((payload, stations.get(payload.get("unit_name", ""))) for payload in payloads)
+    """Return the incidents that the department's field units sent to the hub.
+
+    The station comes from the unit-to-station map, else from the organization tree.
+    """
+    mapped = unit_stations(department_code)
+    organizations = department_organizations(department_code)
+    rows = db.session.execute(
+        db.select(IncidentReport.payload, IncidentReport.fire_department_code).where(
+            IncidentReport.fire_department_code.in_(list(organizations))
+        )
+    ).all()
+    return frame_from_payloads(
+        (payload, mapped.get(payload.get("unit_name", "")) or organizations.get(code)) for payload, code in rows
+    )
 
 
 def imported_frame(department_code: str) -> pd.DataFrame:
@@ -55,8 +90,7 @@ def imported_frame(department_code: str) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=[column.key for column in columns])
     frame["source"] = "import"
     for column in ("call_received", "arrived_scene", "departed_scene", "handover"):
-        # SQLite returns naive datetimes; they are UTC by the hub's convention.
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
+        frame[column] = pd.to_datetime(frame[column], utc=True)
 
     return normalize_frame(frame)
 

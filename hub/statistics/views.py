@@ -1,11 +1,14 @@
 """Admin screens and downloads of the statistics (Flask blueprint under /admin/statistics).
 
-Sign-in is provisional until the hub has user accounts: an administrator pastes
-the bearer token of an ``ApiClient`` with role ``admin`` once, and the session
-keeps that client's id. Each request reloads the client and checks the role
-again, so deleting the client or changing its role ends access at once. The
-department shown is always the client's ``organization_code``; no request
-parameter can choose another department.
+An administrator signs in either as a user with role ``fire_admin`` (login
+and password, through :mod:`hub.accounts`, the session lasting as long as the
+hub's user session) or, provisionally, with the bearer token of an
+``ApiClient`` with role ``admin`` (8 hours). The Flask session keeps only the
+id of the user session or client. Each request reloads it and checks the
+role again, so a changed role or an expired session ends access at once. The
+department is always the fire department above the account's organization
+(``hub.accounts.fire_department_of``), and no request parameter can choose
+another department.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import math
 import os
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,16 +37,21 @@ from flask import (
     url_for,
 )
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub import accounts
 from hub.auth import token_digest
-from hub.models import ApiClient, Organization, db
+from hub.models import ApiClient, Organization, User, UserSession, db, utcnow
+from hub.problems import ApiProblem
 from hub.statistics import charts, compare as comparison, compute, export, importing, store
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("statistics", __name__, url_prefix="/admin/statistics", template_folder="templates")
 
+USER_ROLE = "fire_admin"
 ADMIN_ROLE = "admin"
-SESSION_HOURS = 8
+TOKEN_SESSION_HOURS = 8
 PUBLIC_ENDPOINTS = ("statistics.login",)
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
 
@@ -65,8 +74,8 @@ def _require_admin() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
 
-    client = _session_admin()
-    if client is None:
+    admin = _session_admin()
+    if admin is None:
         session.clear()
         return redirect(url_for("statistics.login"))
 
@@ -74,9 +83,25 @@ def _require_admin() -> Any:
         flash("画面の有効期限が切れました。もう一度操作してください。", "error")
         return redirect(url_for("statistics.index"))
 
-    g.admin = client
-    g.department_code = client.organization_code
+    g.admin = admin
+    g.department_code = admin.department_code
     return None
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_error(error: SQLAlchemyError) -> Any:
+    db.session.rollback()
+    logger.error("statistics database error: %s", error.__class__.__name__, exc_info=error)
+    if _is_missing_table(error):
+        message = "統計用のテーブルがデータベースにありません。ハブの管理者にデータベースの移行(python -m hub migrate)を依頼してください。"
+    else:
+        message = "統計のデータを読み書きできませんでした。時間をおいて再度お試しください。"
+    return Response(message, 503, mimetype="text/plain")
+
+
+def _is_missing_table(error: SQLAlchemyError) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 @bp.after_request
@@ -100,20 +125,55 @@ def login() -> Any:
         return render_template("statistics/login.html")
 
     token = request.form.get("token", "").strip()
-    client = _admin_by_token(token) if token.isascii() and token else None
-    if client is None:
-        flash("トークンが正しくないか、管理者の権限がありません。", "error")
-        return render_template("statistics/login.html"), 401
+    if token:
+        return _sign_in_with_token(token)
+
+    return _sign_in_with_password(request.form.get("login", "").strip(), request.form.get("password", ""))
+
+
+def _sign_in_with_password(login_name: str, password: str) -> Any:
+    try:
+        user_session, _token = accounts.sign_in(login_name, password)
+    except ApiProblem:
+        return _sign_in_failed("ログイン名またはパスワードが正しくありません。")
+
+    user = db.session.get(User, user_session.user_id)
+    if user is None or user.role != USER_ROLE or accounts.fire_department_of(user.organization_code) is None:
+        db.session.rollback()
+        return _sign_in_failed("このアカウントには消防本部の統計を見る権限がありません。")
+
+    db.session.commit()
+    session.clear()
+    session["user_session_id"] = user_session.id
+    logger.info("statistics administrator user %s signed in", user.login)
+    return redirect(url_for("statistics.index"))
+
+
+def _sign_in_with_token(token: str) -> Any:
+    client = _admin_by_token(token) if token.isascii() else None
+    if client is None or accounts.fire_department_of(client.organization_code) is None:
+        return _sign_in_failed("トークンが正しくないか、管理者の権限がありません。")
 
     session.clear()
     session["admin_client_id"] = client.id
     session["signed_in_at"] = time.time()
-    logger.info("statistics administrator %s signed in", client.name)
+    logger.info("statistics administrator client %s signed in", client.name)
     return redirect(url_for("statistics.index"))
+
+
+def _sign_in_failed(message: str) -> Any:
+    logger.warning("statistics sign-in rejected from %s", request.remote_addr)
+    flash(message, "error")
+    return render_template("statistics/login.html"), 401
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    user_session = db.session.get(UserSession, session.get("user_session_id", -1))
+    if user_session is not None:
+        user_session.expires_at = utcnow()  # the bearer token of this sign-in ends too
+        db.session.commit()
+
     session.clear()
     flash("ログアウトしました。", "info")
     return redirect(url_for("statistics.login"))
@@ -246,17 +306,43 @@ def _csrf_valid() -> bool:
     return bool(expected) and secrets.compare_digest(expected, submitted)
 
 
-def _session_admin() -> ApiClient | None:
+@dataclass(frozen=True)
+class Administrator:
+    """The signed-in administrator: a user account or an admin API client."""
+
+    name: str
+    department_code: str
+
+
+def _session_admin() -> Administrator | None:
+    """Return the administrator of this browser session, re-checked against the database."""
+    if "user_session_id" in session:
+        return _user_admin(session["user_session_id"])
+
     client_id = session.get("admin_client_id")
     signed_in_at = session.get("signed_in_at", 0)
-    if client_id is None or time.time() - signed_in_at > SESSION_HOURS * 3600:
+    if client_id is None or time.time() - signed_in_at > TOKEN_SESSION_HOURS * 3600:
         return None
 
     client = db.session.get(ApiClient, client_id)
     if client is None or client.role != ADMIN_ROLE:
         return None
 
-    return client
+    department = accounts.fire_department_of(client.organization_code)
+    return Administrator(client.name, department) if department else None
+
+
+def _user_admin(user_session_id: int) -> Administrator | None:
+    user_session = db.session.get(UserSession, user_session_id)
+    if user_session is None or user_session.user_id is None or user_session.expires_at < utcnow():
+        return None
+
+    user = db.session.get(User, user_session.user_id)
+    if user is None or user.role != USER_ROLE:
+        return None
+
+    department = accounts.fire_department_of(user.organization_code)
+    return Administrator(user.login, department) if department else None
 
 
 def _admin_by_token(token: str) -> ApiClient | None:

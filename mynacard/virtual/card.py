@@ -3,8 +3,10 @@
 This module owns the card's behaviour as the public record of real cards describes it:
 no DF at power-on, SELECT by AID (P2=0C) and by EF (P1=02) only, 15-bit READ BINARY
 offsets with 6B00 past the end, 6982 on protected files, PIN counters that block with
-6984 and persist in ``state.json``, and COMPUTE DIGITAL SIGNATURE with PKCS#1 v1.5
-padding added by the card. Only logical channel 0 and short APDUs are accepted.
+6984 and persist in ``state.json``, GET CHALLENGE, and COMPUTE DIGITAL SIGNATURE with
+PKCS#1 v1.5 padding added by the card, either with the current key EF (P2=80) or with
+the AP's internal-authentication key (P2=00, no credential). Only logical channel 0
+and short APDUs are accepted. An optional ``LatencyModel`` delays each response.
 
 Every command is appended to ``commands.log`` in the card directory as one JSON line
 with its header, the selected AP and EF and the status word. Command data is never
@@ -25,9 +27,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mynacard.errors import MY_NUMBER_CARD_TOKEN
+from mynacard.facedata import sign_digest_info
 from mynacard.jpki import MAX_DIGEST_INFO
 from mynacard.status import StatusWord, verification_failed_sw
 from mynacard.virtual.files import Application, BinaryFile, KeyFile, PinFile, load_applications
+from mynacard.virtual.latency import LatencyModel
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,9 @@ _CLA_PROPRIETARY = 0x80
 _CLA_CHANNEL_BITS = 0x03
 _INS_VERIFY = 0x20
 _INS_SIGN = 0x2A
+_INS_GET_CHALLENGE = 0x84
+_P2_CURRENT_KEY = 0x80
+_P2_DEFAULT_KEY = 0x00
 _INS_SELECT = 0xA4
 _INS_READ_BINARY = 0xB0
 
@@ -92,18 +99,8 @@ def _check_class(cla: int) -> None:
 
 
 def pkcs1_v15_sign(key: rsa.RSAPrivateKey, digest_info: bytes) -> bytes:
-    """Sign ``digest_info`` as given: add PKCS#1 v1.5 type-1 padding and apply the private key.
-
-    This is what the card does. cryptography's ``sign`` would build the DigestInfo
-    itself, so the RSA operation is done here on the padded block.
-    """
-    size = (key.key_size + 7) // 8
-    if len(digest_info) > size - 11:
-        raise ValueError(f"DigestInfo of {len(digest_info)} bytes does not fit a {key.key_size}-bit key")
-    block = b"\x00\x01" + b"\xff" * (size - 3 - len(digest_info)) + b"\x00" + digest_info
-    numbers = key.private_numbers()
-    signature = pow(int.from_bytes(block, "big"), numbers.d, numbers.public_numbers.n)
-    return signature.to_bytes(size, "big")
+    """Sign ``digest_info`` as given, adding the PKCS#1 v1.5 padding as the card does."""
+    return sign_digest_info(key, digest_info)
 
 
 class VirtualCard:
@@ -115,9 +112,11 @@ class VirtualCard:
         *,
         atr: bytes = DEFAULT_ATR,
         card_dir: Path | None = None,
+        latency: LatencyModel | None = None,
     ) -> None:
         self.atr = atr
         self.card_dir = card_dir
+        self.latency = latency
         self.command_log: list[dict[str, Any]] = []
         self._applications = {app.aid: app for app in applications}
         self._lock = threading.Lock()
@@ -128,14 +127,23 @@ class VirtualCard:
         self._load_state()
 
     @classmethod
-    def from_dir(cls, card_dir: Path, *, token: str = MY_NUMBER_CARD_TOKEN) -> VirtualCard:
+    def from_dir(
+        cls,
+        card_dir: Path,
+        *,
+        token: str = MY_NUMBER_CARD_TOKEN,
+        atr: bytes = DEFAULT_ATR,
+        latency: LatencyModel | None = None,
+    ) -> VirtualCard:
         """Load a card issued by ``mynacard.devpki.issue_card``, with its saved PIN counters.
 
         ``token`` replaces the token label, so tests can present an old 住基カード or
-        a smartphone certificate.
+        a smartphone certificate (which then has only the JPKI AP, with the auth
+        certificate behind the auth PIN). ``atr`` replaces the ATR, for example with a
+        contactless one.
         """
         card_dir = Path(card_dir)
-        card = cls(load_applications(card_dir, token), card_dir=card_dir)
+        card = cls(load_applications(card_dir, token), atr=atr, card_dir=card_dir, latency=latency)
         logger.info("virtual card loaded from %s", card_dir)
         return card
 
@@ -148,6 +156,13 @@ class VirtualCard:
             self._fid = None
             self._verified.clear()
         logger.debug("virtual card reset")
+
+    def application(self, name: str) -> Application:
+        """Return the application named ``name`` (``jpki``, ``text`` or ``visual``), so tests can alter its files."""
+        for application in self._applications.values():
+            if application.name == name:
+                return application
+        raise KeyError(f"no application named {name!r}")
 
     def tries_left(self, ap_name: str, pin_fid: int) -> int:
         """Return the remaining tries of a PIN, such as ``tries_left("jpki", 0x0018)``."""
@@ -164,7 +179,9 @@ class VirtualCard:
             except _Reject as reject:
                 data, sw = b"", reject.sw
             self._record(apdu, command, sw)
-            return data + sw.to_bytes(2, "big")
+        if self.latency is not None:
+            self.latency.wait(len(apdu), len(data) + 2, signed=command is not None and _is_signature(command, sw))
+        return data + sw.to_bytes(2, "big")
 
     # Command dispatch -----------------------------------------------------------
 
@@ -173,6 +190,7 @@ class VirtualCard:
             (_CLA_ISO, _INS_SELECT): self._select,
             (_CLA_ISO, _INS_READ_BINARY): self._read_binary,
             (_CLA_ISO, _INS_VERIFY): self._verify,
+            (_CLA_ISO, _INS_GET_CHALLENGE): self._get_challenge,
             (_CLA_PROPRIETARY, _INS_SIGN): self._sign,
         }
         handler = handlers.get((command.cla, command.ins))
@@ -232,7 +250,7 @@ class VirtualCard:
         if command.le is None or command.data:
             raise _Reject(StatusWord.WRONG_LENGTH)
         _application, _fid, file = self._current_file(BinaryFile)
-        if file.pin_fid is not None and file.pin_fid not in self._verified:
+        if not file.is_readable(self._verified):
             raise _Reject(StatusWord.SECURITY_STATUS_NOT_SATISFIED)
         offset = (command.p1 << 8) | command.p2
         if offset >= len(file.data):
@@ -258,14 +276,37 @@ class VirtualCard:
         raise _Reject(verification_failed_sw(tries - 1))
 
     def _sign(self, command: _Command) -> bytes:
-        if command.p1 != 0x00 or command.p2 != 0x80:
+        if command.p1 != 0x00:
             raise _Reject(StatusWord.INCORRECT_P1_P2)
-        _application, _fid, key_file = self._current_file(KeyFile)
-        if key_file.pin_fid not in self._verified:
+        if command.p2 == _P2_CURRENT_KEY:
+            _application, _fid, key_file = self._current_file(KeyFile)
+        elif command.p2 == _P2_DEFAULT_KEY:
+            key_file = self._default_key()
+        else:
+            raise _Reject(StatusWord.INCORRECT_P1_P2)
+        if key_file.pin_fid is not None and key_file.pin_fid not in self._verified:
             raise _Reject(StatusWord.SECURITY_STATUS_NOT_SATISFIED)
         if not 1 <= len(command.data) <= MAX_DIGEST_INFO:
             raise _Reject(StatusWord.WRONG_LENGTH)
         return pkcs1_v15_sign(key_file.key, command.data)
+
+    def _default_key(self) -> KeyFile:
+        # NOTE: P2=00 in the JPKI AP was never observed on a real card; this card returns 6A86 there.
+        application = self._application
+        if application is None or application.default_key_fid is None:
+            raise _Reject(StatusWord.INCORRECT_P1_P2)
+        key_file = application.files[application.default_key_fid]
+        assert isinstance(key_file, KeyFile)
+        return key_file
+
+    def _get_challenge(self, command: _Command) -> bytes:
+        # Works with or without a DF selected. The extended form never reaches this
+        # point because _parse rejects extended lengths with 6700.
+        if command.p1 != 0x00 or command.p2 != 0x00:
+            raise _Reject(StatusWord.INCORRECT_P1_P2)
+        if command.le is None or command.data:
+            raise _Reject(StatusWord.WRONG_LENGTH)
+        return os.urandom(command.le)
 
     def _current_file(self, kind: type) -> tuple[Application, int, Any]:
         """Return (application, FID, file) for the current EF if it is of ``kind``, else reject with 6986."""
@@ -333,6 +374,10 @@ class VirtualCard:
         if self.card_dir is not None:
             with (self.card_dir / COMMAND_LOG_FILE).open("a", encoding="utf-8") as log_file:
                 log_file.write(json.dumps(entry) + "\n")
+
+
+def _is_signature(command: _Command, sw: int) -> bool:
+    return command.cla == _CLA_PROPRIETARY and command.ins == _INS_SIGN and sw == StatusWord.OK
 
 
 def _counter_key(ap_name: str, pin_fid: int) -> str:

@@ -1,12 +1,23 @@
-"""Fixtures for hub tests: a fresh SQLite hub, a development PKI and a linked card."""
+"""Fixtures for hub tests: a fresh hub database, a development PKI and a linked card.
+
+Every test that uses ``app`` runs twice: on a SQLite file and on the PostgreSQL
+server named by ``HUB_TEST_POSTGRES_URL`` (default: the role and database that
+scripts/test.sh creates on the local server), each time in a fresh database schema made by the Alembic
+migrations. ``HUB_TEST_BACKENDS=sqlite`` limits a run to SQLite.
+"""
 
 from __future__ import annotations
 
 import base64
+import os
+import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from hub import seed
 from hub.app import create_app
@@ -44,13 +55,66 @@ def unlinked_card(pki: devpki.DevRoot, tmp_path_factory: pytest.TempPathFactory)
     return devpki.issue_card(pki, persona, tmp_path_factory.mktemp("card2"))
 
 
+POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://myna_test:myna_test@127.0.0.1:5432/myna_hub_test")
+BACKENDS = os.environ.get("HUB_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """Create the test database on the PostgreSQL server once, and return its URL."""
+    url = make_url(POSTGRES_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    except ProgrammingError:
+        pass  # another test run created it at the same moment
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {url.host}:{url.port} is not reachable ({exc.orig}); run scripts/test.sh, which starts it")
+    finally:
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict]:
+    """Flask config of one fresh, empty database: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hub.sqlite3'}"}
+        return
+
+    url = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+
+    yield {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-c search_path={schema}"}},
+    }
+
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
 @pytest.fixture()
-def app(tmp_path: Path, pki: devpki.DevRoot, issued_card: devpki.IssuedCard, monkeypatch: pytest.MonkeyPatch):
+def app(tmp_path: Path, pki: devpki.DevRoot, issued_card: devpki.IssuedCard, database_config: dict,
+        monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HUB_INSTANCE_DIR", str(tmp_path))
-    app = create_app({"TRUST_DIR": str(pki_trust_dir(pki)), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hub.sqlite3'}"})
+    app = create_app({"TRUST_DIR": str(pki_trust_dir(pki)), **database_config})
     with app.app_context():
         _seed(issued_card)
-    return app
+
+    yield app
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture()

@@ -96,7 +96,12 @@ def test_verify_auth_pin_bytes(session: JpkiSession, recording, pin: str) -> Non
     session.select()
     session.verify_auth_pin(pin)
 
-    assert recording.sent_hex == [SELECT_JPKI, SELECT_AUTH_PIN, "0020008004" + pin.encode().hex().upper()]
+    assert recording.sent_hex == [
+        SELECT_JPKI,
+        SELECT_AUTH_PIN,
+        EMPTY_VERIFY,
+        "0020008004" + pin.encode().hex().upper(),
+    ]
 
 
 def test_sign_with_auth_key_bytes(session: JpkiSession, recording, pin: str) -> None:
@@ -168,14 +173,14 @@ def test_verify_wrong_pin_counts_down(session: JpkiSession, pin: str) -> None:
     tries = []
     for _attempt in range(3):
         with pytest.raises(WrongPinError) as caught:
-            session.verify_auth_pin(wrong)
+            session.verify_auth_pin(wrong, confirm_last_try=True)
         tries.append(caught.value.tries_left)
 
     assert tries == [2, 1, 0]
     with pytest.raises(PinBlockedError):
-        session.verify_auth_pin(wrong)
+        session.verify_auth_pin(wrong, confirm_last_try=True)
     with pytest.raises(PinBlockedError):
-        session.verify_auth_pin(pin)
+        session.verify_auth_pin(pin, confirm_last_try=True)
     assert session.auth_pin_tries_left() == 0
 
 

@@ -6,6 +6,7 @@ These tests need no pcscd. The real daemon is exercised in the integration test.
 from __future__ import annotations
 
 import ast
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ class FakeScard:
         self.transmitted: list[bytes] = []
         self.released = 0
         self.disconnected = 0
+        self.atr = list(bytes.fromhex("3BE000FF8131FE4514"))
+        # Event states that successive SCardGetStatusChange calls report per reader.
+        self.status_script: list[dict[str, int]] = []
+        self.status_calls: list[int] = []
         for name in (
             "SCardEstablishContext",
             "SCardListReaders",
@@ -43,6 +48,8 @@ class FakeScard:
             "SCardTransmit",
             "SCardDisconnect",
             "SCardReleaseContext",
+            "SCardStatus",
+            "SCardGetStatusChange",
         ):
             monkeypatch.setattr(pcsc.scard, name, getattr(self, name))
 
@@ -62,6 +69,22 @@ class FakeScard:
     def SCardDisconnect(self, card: int, disposition: int) -> int:  # noqa: N802
         self.disconnected += 1
         return OK
+
+    def SCardStatus(self, card: int) -> tuple[int, str, int, int, list[int]]:  # noqa: N802
+        return OK, "Reader A", scard.SCARD_STATE_PRESENT, scard.SCARD_PROTOCOL_T1, self.atr
+
+    def SCardGetStatusChange(  # noqa: N802
+        self, context: int, timeout_ms: int, states: list[tuple[str, int]]
+    ) -> tuple[int, list[tuple[str, int, list[int]]]]:
+        self.status_calls.append(timeout_ms)
+        if not self.status_script:
+            return scard.SCARD_E_TIMEOUT, []
+        if timeout_ms:
+            time.sleep(timeout_ms / 1000)  # SCardGetStatusChange blocks until a change or the timeout
+        events = self.status_script[0] if timeout_ms == 0 else self.status_script.pop(0)
+        if isinstance(events, int):
+            return events, []
+        return OK, [(name, events.get(name, scard.SCARD_STATE_EMPTY), self.atr) for name, _state in states]
 
     def SCardReleaseContext(self, context: int) -> int:  # noqa: N802
         self.released += 1
@@ -261,3 +284,114 @@ def test_number_files_named_only_by_card() -> None:
     )
 
     assert set(users) <= allowed
+
+
+
+# Removal, unplugging and sharing messages ------------------------------------------------
+
+
+def test_transmit_removed_contact_message(fake: FakeScard) -> None:
+    fake.transmit_script = [(scard.SCARD_W_REMOVED_CARD, [])]
+    connection = pcsc.connect("Reader A")
+
+    with pytest.raises(CardRemovedError) as caught:
+        connection.transmit(bytes.fromhex("00B0000004"))
+
+    assert connection.is_contactless is False
+    assert "抜かれました" in caught.value.user_message
+
+
+def test_transmit_removed_contactless_message(fake: FakeScard) -> None:
+    fake.atr = list(bytes.fromhex("3B888001000005E0B381A1007F"))
+    fake.transmit_script = [(scard.SCARD_W_REMOVED_CARD, [])]
+    connection = pcsc.connect("Reader A")
+
+    with pytest.raises(CardRemovedError) as caught:
+        connection.transmit(bytes.fromhex("00B0000004"))
+
+    assert connection.is_contactless is True
+    assert "離れました" in caught.value.user_message
+
+
+@pytest.mark.parametrize("code", [scard.SCARD_E_READER_UNAVAILABLE, scard.SCARD_E_UNKNOWN_READER])
+def test_transmit_reader_unplugged(fake: FakeScard, code: int) -> None:
+    fake.transmit_script = [(code, [])]
+    connection = pcsc.connect("Reader A")
+
+    with pytest.raises(ReaderUnavailableError) as caught:
+        connection.transmit(bytes.fromhex("00B0000004"))
+
+    assert "外れました" in caught.value.user_message
+
+
+def test_sharing_violation_message(fake: FakeScard) -> None:
+    fake.connect_results["Reader A"] = scard.SCARD_E_SHARING_VIOLATION
+
+    with pytest.raises(ReaderUnavailableError) as caught:
+        pcsc.connect("Reader A")
+
+    assert "他のアプリが使用中" in caught.value.user_message
+
+
+def test_connection_reports_atr(fake: FakeScard) -> None:
+    connection = pcsc.connect("Reader A")
+
+    assert connection.atr == bytes.fromhex("3BE000FF8131FE4514")
+
+
+# Waiting for a card and for its removal ----------------------------------------------------
+
+
+def test_wait_for_card_present_now(fake: FakeScard) -> None:
+    fake.status_script = [{"Reader B": scard.SCARD_STATE_PRESENT}]
+
+    assert pcsc.wait_for_card(timeout=1.0) == "Reader B"
+
+
+def test_wait_for_card_after_change(fake: FakeScard) -> None:
+    fake.status_script = [{}, {"Reader A": scard.SCARD_STATE_PRESENT}]
+
+    assert pcsc.wait_for_card("Reader A", timeout=5.0, poll=0.01) == "Reader A"
+
+
+def test_wait_for_card_ignores_mute(fake: FakeScard) -> None:
+    fake.status_script = [{"Reader A": scard.SCARD_STATE_PRESENT | scard.SCARD_STATE_MUTE}]
+
+    with pytest.raises(NoCardError, match="within"):
+        pcsc.wait_for_card("Reader A", timeout=0.05, poll=0.01)
+
+
+def test_wait_for_card_timeout(fake: FakeScard) -> None:
+    with pytest.raises(NoCardError, match="within 0.05 s"):
+        pcsc.wait_for_card(timeout=0.05, poll=0.01)
+
+    assert fake.released == 1
+
+
+def test_wait_for_card_unknown_reader(fake: FakeScard) -> None:
+    with pytest.raises(NoReaderError):
+        pcsc.wait_for_card("Reader Z", timeout=0.05)
+
+
+def test_wait_for_removal_done(fake: FakeScard) -> None:
+    fake.status_script = [{"Reader A": scard.SCARD_STATE_PRESENT}, {}]
+
+    assert pcsc.wait_for_removal("Reader A", timeout=5.0, poll=0.01) is True
+
+
+def test_wait_for_removal_timeout(fake: FakeScard) -> None:
+    fake.status_script = [{"Reader A": scard.SCARD_STATE_PRESENT}] * 1000
+
+    assert pcsc.wait_for_removal("Reader A", timeout=0.05, poll=0.01) is False
+
+
+def test_wait_for_removal_reader_unplugged(fake: FakeScard) -> None:
+    fake.status_script = [scard.SCARD_E_READER_UNAVAILABLE]
+
+    assert pcsc.wait_for_removal("Reader A", timeout=1.0) is True
+
+
+def test_card_present(fake: FakeScard) -> None:
+    fake.status_script = [{"Reader A": scard.SCARD_STATE_PRESENT}]
+
+    assert pcsc.card_present("Reader A") is True

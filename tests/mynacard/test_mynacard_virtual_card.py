@@ -86,7 +86,7 @@ def test_select_ef_p1_09_6a86(apdu: Callable[[str], str]) -> None:
 def test_select_missing_ef_6a82(apdu: Callable[[str], str]) -> None:
     apdu(SELECT_JPKI)
 
-    assert apdu("00A4020C020001") == "6A82", "the virtual card carries no signature certificate"
+    assert apdu("00A4020C020009") == "6A82", "the virtual card has no EF 0009"
 
 
 def test_select_ef_without_df_6a82(apdu: Callable[[str], str]) -> None:

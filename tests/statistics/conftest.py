@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from hub import seed
+from hub import accounts, seed
 from hub.app import create_app
 from hub.models import Organization, db
+from hub.statistics.models import STATISTICS_TABLES
 
 DEVICE_A = "device-a-token"
 DEVICE_B = "device-b-token"
 ADMIN_A = "admin-a-token"
 ADMIN_B = "admin-b-token"
+USER_PASSWORD = "correct horse battery staple"
 
 
 def auth(token: str) -> dict[str, str]:
@@ -65,6 +67,8 @@ def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def app(hub_env: dict[str, str]):
     app = create_app({"TESTING": True})
     with app.app_context():
+        # No migration creates the statistics tables yet, so tests create them here.
+        db.metadata.create_all(db.engine, tables=STATISTICS_TABLES)
         db.session.add_all(
             [
                 Organization(code="FD-A", kind="fire_department", name="札幌市消防局"),
@@ -80,6 +84,9 @@ def app(hub_env: dict[str, str]):
                 seed.ClientSpec("admin-b", "admin", "FD-B", ADMIN_B),
             ]
         )
+        accounts.create_user("fd-a-admin", "統計管理者", "fire_admin", "FD-A", USER_PASSWORD)
+        accounts.create_user("fd-a-nurse", "病院職員", "hospital_staff", "FD-A", USER_PASSWORD)
+        db.session.commit()
 
     client = app.test_client()
     incidents = [

@@ -91,3 +91,27 @@ def test_records_csv_has_no_identity(app):
     header = export.records_csv(frame).decode("utf-8-sig").splitlines()[0]
     assert "氏名" not in header
     assert "照会回数" in header
+
+
+def test_station_from_organization_tree(app):
+    from hub import seed
+    from hub.models import Organization, db
+
+    from .conftest import auth, report_payload
+
+    with app.app_context():
+        db.session.add_all(
+            [
+                Organization(code="ST-1", kind="station", name="東署", parent_code="FD-A"),
+                Organization(code="U-1", kind="unit", name="東救急1", parent_code="ST-1"),
+            ]
+        )
+        db.session.commit()
+        seed.seed_clients([seed.ClientSpec("device-u1", "device", "U-1", "device-u1-token")])
+
+    payload = report_payload("U-9", "東救急1", "2026-01-09T10:00:00+09:00", None, None, 1)
+    response = app.test_client().post("/api/v1/incident-reports", json=payload, headers=auth("device-u1-token"))
+    assert response.status_code == 201
+    with app.app_context():
+        frame = store.department_frame("FD-A")
+    assert list(frame.loc[frame["incident_id"] == "U-9", "station"]) == ["東署"]

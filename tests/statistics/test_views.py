@@ -9,7 +9,7 @@ import openpyxl
 
 from hub.models import ApiClient, db
 
-from .conftest import ADMIN_A, ADMIN_B, DEVICE_A
+from .conftest import ADMIN_A, ADMIN_B, DEVICE_A, USER_PASSWORD
 
 
 def signed_in(app, token: str = ADMIN_A):
@@ -123,3 +123,44 @@ def test_logout_ends_session(app):
     client = signed_in(app)
     client.post("/admin/statistics/logout", data={"csrf_token": csrf(client)})
     assert client.get("/admin/statistics/").status_code == 302
+
+
+def test_user_account_sign_in(app):
+    client = app.test_client()
+    response = client.post("/admin/statistics/login", data={"login": "fd-a-admin", "password": USER_PASSWORD})
+    assert response.status_code == 302
+    assert "事案数: <strong>3</strong>" in client.get("/admin/statistics/").get_data(as_text=True)
+
+
+def test_wrong_password_rejected(app):
+    response = app.test_client().post("/admin/statistics/login", data={"login": "fd-a-admin", "password": "x"})
+    assert response.status_code == 401
+    assert "パスワードが正しくありません" in response.get_data(as_text=True)
+
+
+def test_hospital_user_rejected(app):
+    response = app.test_client().post("/admin/statistics/login", data={"login": "fd-a-nurse", "password": USER_PASSWORD})
+    assert response.status_code == 401
+    assert "権限がありません" in response.get_data(as_text=True)
+
+
+def test_logout_expires_user_session(app):
+    from hub.models import UserSession, utcnow
+
+    client = app.test_client()
+    client.post("/admin/statistics/login", data={"login": "fd-a-admin", "password": USER_PASSWORD})
+    client.post("/admin/statistics/logout", data={"csrf_token": csrf(client)})
+    with app.app_context():
+        user_session = db.session.execute(db.select(UserSession)).scalars().one()
+        assert user_session.expires_at <= utcnow()
+
+
+def test_missing_tables_explained(app):
+    from hub.statistics.models import STATISTICS_TABLES
+
+    client = signed_in(app)
+    with app.app_context():
+        db.metadata.drop_all(db.engine, tables=STATISTICS_TABLES)
+    response = client.get("/admin/statistics/")
+    assert response.status_code == 503
+    assert "python -m hub migrate" in response.get_data(as_text=True)

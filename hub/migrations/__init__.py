@@ -1,0 +1,1 @@
+"""Alembic migrations of the hub schema; :mod:`hub.database` runs them."""
