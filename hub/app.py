@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(statistics_bp)
     _register_error_handlers(app)
+    app.before_request(_reject_nul_characters)
     return app
 
 
@@ -53,6 +54,30 @@ def _enable_sqlite_wal() -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def _reject_nul_characters() -> None:
+    """Refuse U+0000 anywhere in the path, query or JSON body.
+
+    No legitimate value holds it, and PostgreSQL text columns cannot store
+    it, so letting it through would end in a server error instead of a 400.
+    """
+    body = request.get_json(silent=True) if request.is_json else None
+    if "\x00" in request.path or any("\x00" in key + value for key, value in request.args.items(multi=True)) or _holds_nul(body):
+        raise ApiProblem(400, "invalid_request", "送信内容に使用できない文字 (NUL) が含まれています。")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+
+    return False
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -83,6 +83,7 @@ def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> A
     if not isinstance(value, kind):
         raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
 
+    _reject_nul(key, value)
     return value
 
 
@@ -91,7 +92,14 @@ def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> 
     if value is not None and not isinstance(value, kind):
         raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
 
+    _reject_nul(key, value)
     return value
+
+
+def _reject_nul(key: str, value: Any) -> None:
+    # No legitimate text holds U+0000, and PostgreSQL cannot store it.
+    if isinstance(value, str) and "\x00" in value:
+        raise ContractError(f"invalid field {key}: contains a NUL character")
 
 
 def _items(data: dict[str, Any], key: str, item_type: Any) -> list[Any]:

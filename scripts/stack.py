@@ -31,7 +31,7 @@ from setup_demo import portal_environment  # noqa: E402
 from mynacard.errors import CardError  # noqa: E402
 from mynacard.virtual.pcscd import PcscdError, PcscdProcess  # noqa: E402
 
-STARTUP_TIMEOUT_SECONDS = 30.0
+STARTUP_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)

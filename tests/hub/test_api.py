@@ -182,3 +182,15 @@ def test_audit_chain_detects_tampering(client, app, issued_card) -> None:
         second.legal_basis = "tampered"
         db.session.commit()
         assert audit.first_broken_row() == second.id
+
+
+def test_nul_in_path_rejected(client) -> None:
+    response = client.post("/api/v1/transfers/a%00b/status", json={"status": "viewed"}, headers=auth(HOSPITAL_TOKEN))
+
+    assert response.status_code == 400
+    assert "NUL" in response.json["detail"]
+
+
+def test_nul_in_body_rejected(client) -> None:
+    response = client.post("/api/v1/incident-reports", json={"incident_id": "x\x00"}, headers=auth(DEVICE_TOKEN))
+    assert response.status_code == 400

@@ -54,3 +54,8 @@ def test_summary_request_rejects_unknown_mode() -> None:
 def test_summary_request_rejects_non_object() -> None:
     with pytest.raises(ContractError):
         SummaryRequest.from_dict(["not", "an", "object"])  # type: ignore[arg-type]
+
+
+def test_packet_rejects_nul_character() -> None:
+    with pytest.raises(ContractError, match="NUL"):
+        TransferPacket.from_dict(packet_dict(incident_id="i\x00-1"))
