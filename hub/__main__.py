@@ -1,4 +1,4 @@
-"""Command line of the hub: ``python -m hub serve`` and ``python -m hub verify-audit``."""
+"""Command line of the hub: ``serve``, ``migrate``, ``verify-audit`` and ``import``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from hub import audit
 from hub.app import create_app
+from hub.importers import cli as import_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
     commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
+    import_cli.add_parser(commands)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -30,7 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate()
 
+    if args.command == "import":
+        return _import(args)
+
     return _verify_audit()
+
+
+def _import(args: argparse.Namespace) -> int:
+    app = create_app()
+    with app.app_context():
+        return import_cli.run(args)
 
 
 def _migrate() -> int:
