@@ -28,7 +28,8 @@ OTHER_CARD_ATRS: dict[bytes, str] = {
 }
 
 # PC/SC Part 3: a contactless reader builds the ATR "3B 8n 80 01 ..." from the ISO 14443
-# answer (ATQB for Type B). Contact cards never start with TS 3B, T0 8n, TD1 80, TD2 01.
+# response (ATQB for Type B). A contact card whose ATR starts the same way would be
+# taken for contactless, which changes only the wording of messages.
 _CONTACTLESS_PREFIX_LENGTH = 4
 
 

@@ -107,10 +107,15 @@ def load_certificate(data: bytes) -> x509.Certificate:
     """Parse one certificate from DER or PEM bytes; raise CertificateError when it is malformed."""
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+            certificate = x509.load_pem_x509_certificate(data)
+        else:
+            certificate = x509.load_der_x509_certificate(data)
+        # cryptography parses names and extensions lazily; touch them here so that a
+        # malformed field raises CertificateError now instead of ValueError later.
+        _ = (certificate.subject, certificate.issuer, certificate.extensions, certificate.version)
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
+    return certificate
 
 
 def certificate_info(certificate: x509.Certificate) -> CertificateInfo:

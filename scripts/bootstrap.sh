@@ -11,8 +11,9 @@ VENV="$REPO/.venv"
 
 # pcscd and the vpcd driver run the virtual card; swig, libpcsclite-dev and gcc
 # build pyscard (PyPI ships it as source); the IPAex font renders Japanese in
-# PDFs and screenshots; opensc is an independent reader of the card.
-DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc)
+# PDFs and screenshots; opensc is an independent reader of the card; chromium
+# runs the browser tests (driven by the PyPI playwright package).
+DEBIAN_PACKAGES=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc fonts-ipaexfont-gothic opensc chromium)
 
 say() { printf '==> %s\n' "$*"; }
 

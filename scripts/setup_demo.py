@@ -73,6 +73,9 @@ def build(var_dir: Path, data_dir: Path, today: date | None = None) -> dict:
     print("==> ハブのデータベースを準備しています")
     _seed_hub(var_dir, stack, hospitals, drugs, patients)
 
+    print("==> 病院ポータルのデモ用職員アカウントを準備しています")
+    stack["portal_accounts"] = _seed_portal(var_dir, stack)
+
     (var_dir / "stack.json").write_text(json.dumps(stack, ensure_ascii=False, indent=2), encoding="utf-8")
     os.chmod(var_dir / "stack.json", 0o600)
     print(f"==> 準備完了: {var_dir}")
@@ -110,10 +113,10 @@ def _load_or_create_secrets(var_dir: Path) -> dict:
     from hub.auth import new_token
 
     path = var_dir / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+    secrets = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for name in ("field_unit", "hospital", "portal_secret_key"):
+        secrets.setdefault(name, new_token())
 
-    secrets = {"field_unit": new_token(), "hospital": new_token()}
     path.write_text(json.dumps(secrets), encoding="utf-8")
     os.chmod(path, 0o600)
     return secrets
@@ -146,6 +149,49 @@ def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients
                 seed.ClientSpec("hospital-demo", "hospital", stack["demo_hospital"]["code"], stack["tokens"]["hospital"]),
             ]
         )
+
+
+# Demo staff of the hospital portal: (login id, name, role, emergency-view rights).
+DEMO_STAFF = (
+    ("doctor", "救急 太郎", "doctor", True),
+    ("nurse", "看護 花子", "nurse", False),
+    ("clerk", "事務 一郎", "clerk", False),
+)
+
+
+def portal_environment(var_dir: Path, stack: dict) -> dict[str, str]:
+    """The hospital portal's settings for the demo hospital."""
+    return {
+        "PORTAL_HUB_TOKEN": stack["tokens"]["hospital"],
+        "PORTAL_HOSPITAL_CODE": stack["demo_hospital"]["code"],
+        "PORTAL_HOSPITAL_NAME": stack["demo_hospital"]["name"],
+        "PORTAL_INSTANCE_DIR": str(var_dir / "portal"),
+        "PORTAL_SECRET_KEY": stack["tokens"]["portal_secret_key"],
+    }
+
+
+def _seed_portal(var_dir: Path, stack: dict) -> list[dict]:
+    """Create the demo staff once; their passwords and TOTP secret stay in var/ (mode 600)."""
+    path = var_dir / "demo-accounts.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    os.environ.update(portal_environment(var_dir, stack))
+    from hospital_portal.app import create_app
+    from hospital_portal.staff import create_staff
+    from hub.auth import new_token
+
+    app = create_app()
+    accounts = []
+    with app.app_context():
+        for login_id, name, role, emergency_view in DEMO_STAFF:
+            password = new_token()[:16]
+            created = create_staff(stack["demo_hospital"]["code"], login_id, name, role, password, emergency_view)
+            accounts.append({"login_id": login_id, "name": name, "role": role, "password": password, "totp_secret": created.totp_secret})
+
+    path.write_text(json.dumps(accounts, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.chmod(path, 0o600)
+    return accounts
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from mynacard import pcsc  # noqa: E402
+from setup_demo import portal_environment  # noqa: E402
 from mynacard.errors import CardError  # noqa: E402
 from mynacard.virtual.pcscd import PcscdError, PcscdProcess  # noqa: E402
 
@@ -109,11 +110,7 @@ class Stack:
     def _start_apps(self) -> None:
         tokens = self.description["tokens"]
         hub_env = {"HUB_INSTANCE_DIR": str(self.var_dir / "hub"), "HUB_TRUST_DIR": self.description["trust_dir"]}
-        portal_env = {
-            "PORTAL_HUB_URL": self.hub_url,
-            "PORTAL_HUB_TOKEN": tokens["hospital"],
-            "PORTAL_HOSPITAL_NAME": self.description["demo_hospital"]["name"],
-        }
+        portal_env = {"PORTAL_HUB_URL": self.hub_url, **portal_environment(self.var_dir, self.description)}
         field_env = {
             "FIELD_HUB_URL": self.hub_url,
             "FIELD_DEVICE_TOKEN": tokens["field_unit"],
@@ -224,6 +221,14 @@ def _terminate(name: str, process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def _print_portal_accounts(description: dict[str, Any]) -> None:
+    print("病院ポータルのデモ用アカウント:")
+    for account in description.get("portal_accounts", []):
+        print(f"  {account['login_id']:<7} パスワード {account['password']}  ({account['name']})")
+    print("  doctor は二段階認証が必要です。確認コードは次のコマンドで表示できます:")
+    print("    .venv/bin/python scripts/demo_totp.py")
+
+
 def run_demo(var_dir: Path) -> int:
     stack = Stack(var_dir)
     stopping = threading.Event()
@@ -237,6 +242,7 @@ def run_demo(var_dir: Path) -> int:
         print(f"  救急隊端末    {stack.field_url}/")
         print(f"  病院ポータル  {stack.portal_url}/")
         print(f"  ハブ (API)    {stack.hub_url}/api/v1/health")
+        _print_portal_accounts(stack.description)
         print(f"ログ: {stack.log_dir}")
         print("Ctrl-C で全て停止します。")
         while not stopping.wait(1.0):

@@ -291,7 +291,7 @@ class VirtualCard:
         return pkcs1_v15_sign(key_file.key, command.data)
 
     def _default_key(self) -> KeyFile:
-        # NOTE: P2=00 in the JPKI AP is unobserved; this card answers 6A86 there.
+        # NOTE: P2=00 in the JPKI AP was never observed on a real card; this card returns 6A86 there.
         application = self._application
         if application is None or application.default_key_fid is None:
             raise _Reject(StatusWord.INCORRECT_P1_P2)

@@ -85,8 +85,8 @@ VISUAL_AP_EF_KEY = 0x001A
 class BinaryFile:
     """A transparent EF.
 
-    ``pin_fid`` is the PIN that must be verified to read it, or None; ``also_unlocked_by``
-    lists other key references that unlock it as well (照合番号B next to the PIN).
+    ``pin_fid`` is the PIN that must be verified to read it, or None. ``also_unlocked_by``
+    lists other key references that unlock it as well, such as 照合番号B next to the PIN.
     """
 
     data: bytes

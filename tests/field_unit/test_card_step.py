@@ -1,0 +1,88 @@
+"""The card step on an in-process virtual card and the real hub: consent modes and failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from field_unit import card_step, outbox
+from field_unit.incidents import open_incident
+from field_unit.models import Alert, db
+from tests.field_unit.conftest import unreachable_url
+
+
+def test_verbal_consent_gets_summary(ctx) -> None:
+    incident = open_incident("隊", "胸痛")
+    card_step.read_card(incident)
+
+    assert card_step.request_without_pin(incident, "verbal", None)
+    assert incident.summary["consent_mode"] == "verbal"
+    assert incident.certificate is None
+    assert incident.myna["viewed"] is True
+
+
+def test_pin_consent_gets_summary(ctx) -> None:
+    incident = open_incident("隊", "胸痛")
+    card_step.request_with_pin(incident, "1234")
+
+    assert incident.summary["consent_mode"] == "pin"
+
+
+def test_wrong_pin_shows_tries(ctx) -> None:
+    incident = open_incident("隊", "胸痛")
+    with pytest.raises(card_step.CardStepError) as caught:
+        card_step.request_with_pin(incident, "9999")
+
+    assert caught.value.tries_left == 2
+    assert "あと2回" in caught.value.user_message
+    assert "ask_pin" in caught.value.next_steps
+    assert card_step.pin_tries_left() == 2
+
+
+def test_pin_offline_offers_verbal(ctx) -> None:
+    ctx.config["HUB_URL"] = unreachable_url()
+    incident = open_incident("隊", "胸痛")
+    with pytest.raises(card_step.CardStepError) as caught:
+        card_step.request_with_pin(incident, "1234")
+
+    assert caught.value.next_steps[0] == "verbal"
+    assert card_step.pin_tries_left() == 3
+
+
+def test_emergency_needs_reason(ctx) -> None:
+    incident = open_incident("隊", "意識障害")
+    with pytest.raises(card_step.CardStepError):
+        card_step.request_without_pin(incident, "emergency", None)
+
+
+def test_offline_request_queued_then_alerts(ctx, hub) -> None:
+    ctx.config["HUB_URL"] = unreachable_url()
+    incident = open_incident("隊", "胸痛")
+
+    assert not card_step.request_without_pin(incident, "emergency", "unconscious")
+    assert incident.summary_pending
+
+    ctx.config["HUB_URL"] = hub.url
+    outbox.drain(force=True)
+    db.session.refresh(incident)
+
+    assert incident.summary["consent_mode"] == "emergency"
+    assert not incident.summary_pending
+    messages = [a.message for a in db.session.execute(db.select(Alert)).scalars()]
+    assert any("取得しました" in message for message in messages)
+
+
+def test_missing_card_folder_explained(ctx, tmp_path) -> None:
+    ctx.config["VIRTUAL_CARD_DIR"] = str(tmp_path / "no-card")
+    incident = open_incident("隊", "胸痛")
+    with pytest.raises(Exception):
+        card_step.read_card(incident)
+
+
+def test_refusal_blocks_viewing(ctx) -> None:
+    incident = open_incident("隊", "胸痛")
+    card_step.read_card(incident)
+    card_step.continue_without_card(incident, "consent_refused")
+
+    assert incident.certificate is None
+    assert incident.myna["stop_reason"] == "consent_refused"
+    assert incident.summary is None
