@@ -1,4 +1,4 @@
-"""Command line of the hub: ``python -m hub serve`` and ``python -m hub verify-audit``."""
+"""Command line of the hub: ``serve``, ``migrate``, ``verify-audit``, ``import`` and ``admin``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import argparse
 import logging
 import sys
 
-from hub import audit
+from hub import admin_cli, audit
 from hub.app import create_app
+from hub.importers import cli as import_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
     commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
+    import_cli.add_parser(commands)
+    admin_cli.add_parser(commands)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -30,7 +33,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate()
 
+    if args.command == "import":
+        return _import(args)
+
+    if args.command == "admin":
+        return _admin(args)
+
     return _verify_audit()
+
+
+def _import(args: argparse.Namespace) -> int:
+    app = create_app()
+    with app.app_context():
+        return import_cli.run(args)
+
+
+def _admin(args: argparse.Namespace) -> int:
+    app = create_app()
+    with app.app_context():
+        return admin_cli.run(args)
 
 
 def _migrate() -> int:
