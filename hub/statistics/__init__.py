@@ -17,7 +17,6 @@ Layout:
 - ``importing``: CSV import through a column-mapping file, FDMA series import.
 - ``compare``: the weekly 救急搬送困難事案 comparison with the prefecture and the nation.
 - ``store``: loading one fire department's frame from the database.
-- ``migration_0002``: the prepared Alembic revision for the tables in ``models``.
 - ``views``: the admin screens and downloads (Flask blueprint).
 - ``cli``: ``python -m hub stats ...``.
 """

@@ -1,9 +1,6 @@
 """Alembic revision that creates the statistics tables (``hub/statistics/models.py``).
 
-Not yet in ``hub/migrations/versions``: the hub's schema owner moves this file
-there, setting ``down_revision`` to the head of that time. Until then the
-tests create these tables with ``create_all`` and a test applies this
-revision to check it matches the models.
+``tests/statistics/test_migration.py`` checks that it matches the models.
 
 Revision ID: 0002_statistics
 Revises: 0001
