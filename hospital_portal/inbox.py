@@ -30,6 +30,7 @@ STATUS_LABELS = {
     "declined": "受入不可",
     "arrived": "到着",
     "handed_over": "引継完了",
+    "withdrawn": "取下げ(他院が受入れ)",
 }
 
 # Chief-complaint keywords that suggest the department to call until staff choose one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from hub.contract import (
 )
 from hub.documents.fhir import summary_bundle
 from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
-from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
+from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Patient, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
 from hub.summary import build_summary
 
@@ -117,10 +118,15 @@ def send_transfer() -> Any:
     packet = _parse(TransferPacket)
 
     existing = _transfers_of_packet(packet.packet_id)
+    if existing and any(row.sender_client_id != client.id for row in existing):
+        # Never echo another device's packet: it holds patient data.
+        raise ApiProblem(409, "packet_id_conflict", "この搬送連絡の ID は既に使われています。新しい搬送連絡として送り直してください。")
+
     if existing:
         return jsonify({"transfers": [_transfer_dict(row) for row in existing]}), 200
 
     grant = _grant_for_packet(client, packet)
+    packet = _with_hub_summary(packet, grant)
     hospitals = _addressed_hospitals(packet.hospital_codes)
     rows = [_new_transfer(client, packet, grant, hospital) for hospital in hospitals]
     db.session.add_all(rows)
@@ -265,6 +271,8 @@ def update_status(transfer_id: str) -> Any:
 
     row.status = status
     row.status_reason = reason if status == "declined" else None
+    if status == "accepted":
+        _withdraw_other_hospitals(row)
     row.updated_at = utcnow()
     commit_with_audit(
         AuditEntry(
@@ -287,11 +295,27 @@ def _parse(kind: Any) -> Any:
     try:
         return kind.from_dict(body)
     except ContractError as exc:
-        raise bad_request(str(exc)) from exc
+        problem = ApiProblem(400, "invalid_request", "送信内容に誤りがあります。入力を確認して、もう一度送信してください。")
+        problem.extra = {"invalid_field": str(exc)}
+        raise problem from exc
+
+
+def _with_hub_summary(packet: TransferPacket, grant: ConsentGrant | None) -> TransferPacket:
+    """Replace the tablet's copy of the summary with the hub's own, built under the grant.
+
+    The hospital must see what the hub released, not what a tablet claims it
+    released: a changed name or a deleted allergy would otherwise pass through.
+    """
+    if grant is None:
+        return dataclasses.replace(packet, summary=None)
+
+    patient = db.session.get(Patient, grant.patient_id)
+    summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
+    return dataclasses.replace(packet, summary=summary)
 
 
 def _grant_for_packet(client: ApiClient, packet: TransferPacket) -> ConsentGrant | None:
-    if packet.summary is None:
+    if packet.summary is None and packet.grant_id is None:
         return None
 
     grant = db.session.get(ConsentGrant, packet.grant_id) if packet.grant_id else None
@@ -342,6 +366,15 @@ def _forward_audit_entry(client: ApiClient, packet: TransferPacket, grant: Conse
         legal_basis=LEGAL_BASIS[grant.mode] if grant else "no_patient_data",
         detail={"packet_id": packet.packet_id, "hospital_codes": packet.hospital_codes, "grant_id": packet.grant_id},
     )
+
+
+def _withdraw_other_hospitals(accepted: Transfer) -> None:
+    """First acceptance wins: the other hospitals asked in parallel lose the patient's data."""
+    for other in _transfers_of_packet(accepted.packet_id):
+        if other.id != accepted.id and other.status in ("sent", "delivered", "viewed"):
+            other.status = "withdrawn"
+            other.payload = {**other.payload, "summary": None}
+            other.updated_at = utcnow()
 
 
 def _own_transfer(client: HospitalCaller, transfer_id: str) -> Transfer:

@@ -57,13 +57,19 @@ def _enable_sqlite_wal() -> None:
 
 
 def _reject_nul_characters() -> None:
-    """Refuse U+0000 anywhere in the path, query or JSON body.
+    """Refuse U+0000 anywhere in the path, query or JSON body, and absurdly deep JSON.
 
-    No legitimate value holds it, and PostgreSQL text columns cannot store
+    No legitimate value holds U+0000, and PostgreSQL text columns cannot store
     it, so letting it through would end in a server error instead of a 400.
     """
-    body = request.get_json(silent=True) if request.is_json else None
-    if "\x00" in request.path or any("\x00" in key + value for key, value in request.args.items(multi=True)) or _holds_nul(body):
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+        body_has_nul = _holds_nul(body)
+    except RecursionError as exc:
+        raise ApiProblem(400, "invalid_request", "送信内容の入れ子が深すぎます。") from exc
+
+    query = request.args.items(multi=True)
+    if "\x00" in request.path or any("\x00" in key + value for key, value in query) or body_has_nul:
         raise ApiProblem(400, "invalid_request", "送信内容に使用できない文字 (NUL) が含まれています。")
 
 

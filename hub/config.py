@@ -28,6 +28,8 @@ from flask import Flask
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     app.config.from_mapping(
+        # A transfer packet is a few kilobytes; nothing legitimate comes near 1 MiB.
+        MAX_CONTENT_LENGTH=1024 * 1024,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'hub.sqlite3'}",
         TRUST_DIR=None,
         GRANT_MINUTES=120,

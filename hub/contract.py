@@ -81,6 +81,7 @@ TRANSFER_STATUSES = (
     "declined",
     "arrived",
     "handed_over",
+    "withdrawn",
 )
 
 
@@ -99,6 +100,7 @@ def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> A
     if not isinstance(value, kind):
         raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
 
+    _reject_bool_as_number(key, value, kind)
     _reject_nul(key, value)
     return value
 
@@ -108,8 +110,16 @@ def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> 
     if value is not None and not isinstance(value, kind):
         raise ContractError(f"invalid field {key}: expected {kind}, got {type(value).__name__}")
 
+    _reject_bool_as_number(key, value, kind)
     _reject_nul(key, value)
     return value
+
+
+def _reject_bool_as_number(key: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    # bool is a subclass of int in Python, but JSON true is never a count or a minute.
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise ContractError(f"invalid field {key}: expected a number, got a boolean")
 
 
 def _reject_nul(key: str, value: Any) -> None:
@@ -417,7 +427,7 @@ class TransferPacket(_Record):
             sent_at=_require(data, "sent_at", str),
             unit_name=_require(data, "unit_name", str),
             chief_complaint=_require(data, "chief_complaint", str),
-            eta_minutes=_optional(data, "eta_minutes", int),
+            eta_minutes=_eta_minutes(data),
             grant_id=_optional(data, "grant_id", str),
             summary=Summary.from_dict(summary) if summary else None,
             vitals=_items(data, "vitals", Vitals),
@@ -440,6 +450,17 @@ class TransferOutcome(_Record):
             raise ContractError(f"invalid severity: {outcome.severity!r}, expected one of {', '.join(SEVERITIES)}")
 
         return outcome
+
+
+MAX_ETA_MINUTES = 24 * 60
+
+
+def _eta_minutes(data: dict[str, Any]) -> int | None:
+    eta = _optional(data, "eta_minutes", int)
+    if eta is not None and not 0 <= eta <= MAX_ETA_MINUTES:
+        raise ContractError(f"invalid field eta_minutes: {eta} is outside 0..{MAX_ETA_MINUTES}")
+
+    return eta
 
 
 @dataclass

@@ -18,6 +18,7 @@ class ApiProblem(Exception):
         self.code = code
         self.detail = detail
         self.title = title or code.replace("_", " ")
+        self.extra: dict[str, object] = {}
 
     def to_response(self) -> Response:
         body = {
@@ -26,6 +27,7 @@ class ApiProblem(Exception):
             "status": self.status,
             "code": self.code,
             "detail": self.detail,
+            **self.extra,
         }
         response = jsonify(body)
         response.status_code = self.status

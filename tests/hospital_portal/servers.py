@@ -22,7 +22,7 @@ from hub.app import create_app as create_hub_app
 from hub.auth import token_digest
 from hub.client import HubClient
 from hub.contract import TransferPacket, TransferView
-from hub.models import ApiClient, ConsentGrant, Organization, Patient, db
+from hub.models import ApiClient, ConsentGrant, Medication, Organization, Patient, db
 
 HOSPITAL_CODE = "H-1"
 HOSPITAL_NAME = "港中央病院"
@@ -111,9 +111,16 @@ def _seed(tokens: dict[str, str]) -> None:
         ApiClient(name=HOSPITAL_NAME, role="hospital", organization_code=HOSPITAL_CODE, token_sha256=token_digest(tokens["h1"])),
         ApiClient(name=OTHER_HOSPITAL_NAME, role="hospital", organization_code=OTHER_HOSPITAL_CODE, token_sha256=token_digest(tokens["h2"])),
     ])
-    db.session.add(Patient(
+    patient = Patient(
         patient_key="P-PORTAL-1", family_name="救急", given_name="花子", family_kana="キュウキュウ", given_kana="ハナコ",
         birth_date=date(1940, 4, 1), sex="2", address="東京都港区芝公園1-1", dialysis=True, last_checkup_on=None,
+    )
+    db.session.add(patient)
+    db.session.flush()
+    # The hub forwards its own summary, so the record the tests look for lives in the hub.
+    db.session.add(Medication(
+        patient_id=patient.id, drug_code="333000001", drug_name="ワルファリンK錠1mg", ingredient="ワルファリンカリウム",
+        dispensed_on=date.today() - timedelta(days=12), days=30, dose="1日1回", hospital_name="みなと薬局", source="claims",
     ))
     db.session.commit()
 
