@@ -29,6 +29,7 @@ from hub.contract import EMERGENCY_REASONS, SummaryRequest
 from mynacard.apdu import ApduProtocol
 from mynacard.errors import (
     CardError,
+    LastPinTryError,
     NoCardError,
     NoReaderError,
     NotMyNumberCardError,
@@ -63,6 +64,17 @@ class CardStepError(Exception):
         self.user_message = user_message
         self.next_steps = next_steps
         self.tries_left = tries_left
+
+
+class LastPinTryConfirmationError(CardStepError):
+    """One PIN try remains and the crew has not confirmed it, so the PIN was not sent to the card."""
+
+    def __init__(self) -> None:
+        super().__init__(LastPinTryError().user_message, ["ask_pin", "verbal", "without_card"], tries_left=1)
+
+
+# Appended to every message that ends PIN consent, so the screen names the next step.
+PIN_UNUSABLE_NEXT = "口頭同意で進めるか、カードなしで続けてください。"
 
 
 @dataclass
@@ -158,10 +170,12 @@ def pin_tries_left() -> int | None:
         return None
 
 
-def request_with_pin(incident: Incident, pin: str) -> None:
+def request_with_pin(incident: Incident, pin: str, *, confirm_last_try: bool = False) -> None:
     """PIN consent: the card signs the hub's challenge after the patient's PIN.
 
-    Needs coverage because the challenge comes from the hub and expires.
+    Needs coverage because the challenge comes from the hub and expires. When one try
+    remains, the PIN is sent only with ``confirm_last_try``; otherwise
+    LastPinTryConfirmationError is raised and the card's counter is untouched.
     """
     try:
         client = hub_client()
@@ -180,13 +194,16 @@ def request_with_pin(incident: Incident, pin: str) -> None:
             session = JpkiSession(ApduProtocol(connection))
             session.ensure_my_number_card()
             certificate = session.read_auth_certificate()
-            session.verify_auth_pin(pin)
+            session.verify_auth_pin(pin, confirm_last_try=confirm_last_try)
             signature = session.sign_with_auth_key(digest_info)
+    except LastPinTryError as exc:
+        raise LastPinTryConfirmationError() from exc
     except WrongPinError as exc:
-        steps = ["ask_pin", "verbal", "without_card"] if exc.tries_left > 0 else ["verbal", "without_card"]
-        raise CardStepError(exc.user_message, steps, tries_left=exc.tries_left) from exc
+        if exc.tries_left == 0:
+            raise pin_blocked(exc.user_message) from exc
+        raise CardStepError(exc.user_message, ["ask_pin", "verbal", "without_card"], tries_left=exc.tries_left) from exc
     except PinBlockedError as exc:
-        raise CardStepError(exc.user_message, ["verbal", "without_card"], tries_left=0) from exc
+        raise pin_blocked(exc.user_message) from exc
     except CardError as exc:
         _fail_card(incident, exc)
 
@@ -200,6 +217,12 @@ def request_with_pin(incident: Incident, pin: str) -> None:
         signature_b64=base64.b64encode(signature).decode("ascii"),
     )
     _request_now(incident, client, summary_request)
+
+
+def pin_blocked(card_message: str | None = None) -> CardStepError:
+    """Return the failure shown when the PIN is blocked: the card's message and the way forward."""
+    message = card_message or PinBlockedError().user_message
+    return CardStepError(f"{message}{PIN_UNUSABLE_NEXT}", ["verbal", "without_card"], tries_left=0)
 
 
 def request_without_pin(incident: Incident, consent_mode: str, emergency_reason: str | None) -> bool:

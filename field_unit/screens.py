@@ -202,24 +202,50 @@ def consent(incident_id: str) -> Any:
 
 @screens.get("/incidents/<incident_id>/consent/pin")
 def pin(incident_id: str) -> Any:
+    """Show the PIN pad, or first the last-try confirmation, or the blocked-PIN screen."""
     incident = incident_or_404(incident_id)
-    return render_template("pin.html", incident=incident, tries=card_step.pin_tries_left(), max_tries=card_step.max_pin_tries(), error=None)
+    tries = card_step.pin_tries_left()
+    if tries == 0:
+        raise card_step.pin_blocked()
+
+    confirmed = request.args.get("last_try") == "confirmed"
+    if tries == 1 and not confirmed:
+        return _last_try_page(incident, None, 200)
+    return _pin_page(incident, tries, None, 200, last_try=tries == 1)
 
 
 @screens.post("/incidents/<incident_id>/consent/pin")
 def pin_submit(incident_id: str) -> Any:
+    """Send the PIN; the card gets the last try only when the crew confirmed it on the previous screen."""
     incident = incident_or_404(incident_id)
     pin_code = request.form.get("pin", "")
+    confirmed = request.form.get("confirm_last_try") == "1"
     if len(pin_code) != 4 or not pin_code.isdigit():
-        return render_template("pin.html", incident=incident, tries=card_step.pin_tries_left(), max_tries=card_step.max_pin_tries(), error="暗証番号は4桁の数字で入力してください。"), 400
+        tries = card_step.pin_tries_left()
+        return _pin_page(incident, tries, "暗証番号は4桁の数字で入力してください。", 400, last_try=confirmed and tries == 1)
 
     try:
-        card_step.request_with_pin(incident, pin_code)
+        card_step.request_with_pin(incident, pin_code, confirm_last_try=confirmed)
+    except card_step.LastPinTryConfirmationError:
+        return _last_try_page(incident, None, 409)
     except card_step.CardStepError as exc:
+        if exc.tries_left == 1:
+            return _last_try_page(incident, exc.user_message, 400)
         if exc.tries_left:
-            return render_template("pin.html", incident=incident, tries=exc.tries_left, max_tries=card_step.max_pin_tries(), error=exc.user_message), 400
+            return _pin_page(incident, exc.tries_left, exc.user_message, 400, last_try=False)
         raise
     return redirect(url_for("screens.summary", incident_id=incident.id))
+
+
+def _pin_page(incident: Incident, tries: int | None, error: str | None, status: int, *, last_try: bool) -> Any:
+    page = render_template(
+        "pin.html", incident=incident, tries=tries, max_tries=card_step.max_pin_tries(), error=error, last_try=last_try
+    )
+    return page, status
+
+
+def _last_try_page(incident: Incident, error: str | None, status: int) -> Any:
+    return render_template("pin_last_try.html", incident=incident, error=error, max_tries=card_step.max_pin_tries()), status
 
 
 @screens.post("/incidents/<incident_id>/consent/verbal")
