@@ -15,6 +15,8 @@ import base64
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,13 @@ def open_connection() -> Connection:
     return pcsc.connect(current_app.config.get("READER"))
 
 
+@contextmanager
+def card_connection() -> Iterator[Connection]:
+    """Open the card connection while holding the card lock, so that one request at a time talks to the card."""
+    with _card_lock, open_connection() as connection:
+        yield connection
+
+
 def _virtual_card(card_dir: Path) -> Any:
     from mynacard.virtual.card import VirtualCard
 
@@ -133,11 +142,6 @@ def reader_state() -> ReaderState:
         return ReaderState(True, False, exc.user_message, readers)
     finally:
         _card_lock.release()
-
-
-# TODO: the optional 照合番号B (card-face check number) step, which shows the name,
-# face photo and forgery-check result, is not built yet; mynacard.credentials and the
-# card core's read-face command now provide the reading it needs.
 
 
 def read_card(incident: Incident) -> None:
