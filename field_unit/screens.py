@@ -461,7 +461,10 @@ def handover_pdf(incident_id: str) -> Any:
         pdf = handover.render(incident, unit_name())
     except handover.HandoverUnavailableError as exc:
         return redirect(url_for("screens.show_incident", incident_id=incident.id, error=exc.user_message))
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"inline; filename=handover-{incident.id[:8]}.pdf"})
+
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename=handover-{incident.id[:8]}.pdf"
+    return _no_store(response)
 
 
 @screens.post("/incidents/<incident_id>/close")
