@@ -113,8 +113,20 @@ def _virtual_card(card_dir: Path) -> Any:
 
     cards = current_app.extensions.setdefault(VIRTUAL_CARD_KEY, {})
     if str(card_dir) not in cards:
-        cards[str(card_dir)] = VirtualCard.from_dir(card_dir)
+        cards[str(card_dir)] = VirtualCard.from_dir(card_dir, latency=_virtual_card_latency())
     return cards[str(card_dir)]
+
+
+def _virtual_card_latency() -> Any:
+    """Return the virtual card's latency model from ``VIRTUAL_CARD_LATENCY``: a preset name, a model or None."""
+    from mynacard.virtual.latency import PRESETS, LatencyModel
+
+    setting = current_app.config.get("VIRTUAL_CARD_LATENCY")
+    if setting is None or isinstance(setting, LatencyModel):
+        return setting
+    if setting not in PRESETS:
+        raise ValueError(f"FIELD_VIRTUAL_CARD_LATENCY must be one of {sorted(PRESETS)}, got {setting!r}")
+    return PRESETS[setting]
 
 
 def reader_state() -> ReaderState:
