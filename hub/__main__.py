@@ -1,4 +1,4 @@
-"""Command line of the hub: ``python -m hub serve`` and ``python -m hub verify-audit``."""
+"""Command line of the hub: ``serve``, ``migrate``, ``verify-audit``, ``import``, ``admin`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import logging
 import sys
 
-from hub import audit
+from hub import admin_cli, audit
 from hub.app import create_app
+from hub.importers import cli as import_cli
+from hub.statistics import cli as statistics_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("verify-audit", help="監査ログのハッシュチェーンを検証します")
     commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
+    import_cli.add_parser(commands)
+    admin_cli.add_parser(commands)
+    statistics_cli.configure_parser(commands.add_parser("stats", help="救急活動の統計を集計・出力します"))
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -30,7 +35,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate()
 
+    if args.command == "import":
+        return _import(args)
+
+    if args.command == "admin":
+        return _admin(args)
+
+    if args.command == "stats":
+        return statistics_cli.run(args)
+
     return _verify_audit()
+
+
+def _import(args: argparse.Namespace) -> int:
+    app = create_app()
+    with app.app_context():
+        return import_cli.run(args)
+
+
+def _admin(args: argparse.Namespace) -> int:
+    app = create_app()
+    with app.app_context():
+        return admin_cli.run(args)
 
 
 def _migrate() -> int:

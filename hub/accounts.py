@@ -8,13 +8,14 @@ Both receive a random bearer token, stored as SHA-256 like device tokens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.auth import new_token, token_digest
-from hub.models import Organization, Patient, User, UserSession, db, utcnow
+from hub.models import ApiClient, Organization, Patient, User, UserSession, db, utcnow
 from hub.problems import ApiProblem, forbidden, unauthorized
 
 SESSION_MINUTES = 60
@@ -117,3 +118,33 @@ def fire_department_of(organization_code: str) -> str | None:
         code = organization.parent_code
 
     return None
+
+
+@dataclass(frozen=True)
+class HospitalCaller:
+    """Who called a hospital endpoint: the hospital system's token or a signed-in staff member."""
+
+    name: str
+    organization_code: str
+
+
+def current_hospital() -> HospitalCaller:
+    """Accept the hospital system's bearer token or the session of a ``hospital_staff`` user.
+
+    Both see only their own hospital's packets. Any other client or user role gets 403.
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token or not token.isascii():
+        raise unauthorized()
+
+    client = db.session.execute(
+        db.select(ApiClient).where(ApiClient.token_sha256 == token_digest(token))
+    ).scalar_one_or_none()
+    if client is not None:
+        if client.role != "hospital":
+            raise forbidden()
+
+        return HospitalCaller(client.name, client.organization_code)
+
+    user = current_user("hospital_staff")
+    return HospitalCaller(f"user:{user.login}", user.organization_code)

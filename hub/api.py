@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from hub import consent
+from hub.accounts import HospitalCaller, current_hospital
 from hub.audit import AuditEntry, commit_with_audit
 from hub.auth import current_client
 from hub.contract import (
@@ -137,7 +138,7 @@ def send_transfer() -> Any:
 
 @bp.get("/transfers")
 def inbox() -> Any:
-    client = current_client("hospital")
+    client = current_hospital()
     rows = list(
         db.session.execute(
             db.select(Transfer)
@@ -180,7 +181,7 @@ def sent_transfers() -> Any:
 
 @bp.post("/transfers/<transfer_id>/outcome")
 def record_outcome(transfer_id: str) -> Any:
-    client = current_client("hospital")
+    client = current_hospital()
     outcome = _parse(TransferOutcome)
     row = _own_transfer(client, transfer_id)
 
@@ -202,7 +203,7 @@ def record_outcome(transfer_id: str) -> Any:
 @bp.get("/transfers/<transfer_id>/fhir")
 def transfer_fhir(transfer_id: str) -> Any:
     """Serve one addressed packet as a FHIR document Bundle (IPS-shaped, JP Core conventions)."""
-    client = current_client("hospital")
+    client = current_hospital()
     row = _own_transfer(client, transfer_id)
     packet = TransferPacket.from_dict(row.payload)
     if packet.summary is None:
@@ -248,7 +249,7 @@ def receive_incident_report() -> Any:
 
 @bp.post("/transfers/<transfer_id>/status")
 def update_status(transfer_id: str) -> Any:
-    client = current_client("hospital")
+    client = current_hospital()
     body = request.get_json(silent=True) or {}
     status = body.get("status")
     if status not in HOSPITAL_TRANSITIONS:
@@ -343,7 +344,7 @@ def _forward_audit_entry(client: ApiClient, packet: TransferPacket, grant: Conse
     )
 
 
-def _own_transfer(client: ApiClient, transfer_id: str) -> Transfer:
+def _own_transfer(client: HospitalCaller, transfer_id: str) -> Transfer:
     row = db.session.get(Transfer, transfer_id)
     if row is None or row.hospital_code != client.organization_code:
         raise not_found("搬送連絡")

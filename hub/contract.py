@@ -9,7 +9,9 @@ offset, stored in UTC.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +116,36 @@ class _Record:
     """Mixin giving dataclasses a ``to_dict`` that recurses into nested records."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        return _plain(self)
+
+
+_IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """Convert like ``dataclasses.asdict``, without its deepcopy of every str and int.
+
+    asdict deep-copies each leaf value, which made it the largest Python cost of
+    serialising a summary; immutable scalars need no copy.
+    """
+    if isinstance(value, _IMMUTABLE_SCALARS):
+        return value
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+
+    return copy.deepcopy(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(record_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record_type))
 
 
 @dataclass

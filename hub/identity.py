@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
-from datetime import datetime, timezone
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,8 +42,75 @@ def decode_certificate(certificate_der_b64: str) -> bytes:
         raise ApiProblem(400, "malformed_certificate", "証明書のデータが壊れています。カードを読み直してください。") from exc
 
 
+# A verified certificate is trusted again without re-checking its chain signature
+# for this long. Validity time is still checked on every request (an entry never
+# outlives the certificate or its root), and revocation is checked by the caller.
+VERIFIED_CACHE_SECONDS = 300.0
+VERIFIED_CACHE_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class _VerifiedEntry:
+    info: CertificateInfo
+    usable_until: datetime
+
+
+_verified: dict[tuple[bytes, str], _VerifiedEntry] = {}
+_verified_lock = threading.Lock()
+
+
 def verify_card(der: bytes, trust_folder: str, at: datetime | None = None) -> CertificateInfo:
-    """Verify the certificate, mapping each failure to its own problem."""
+    """Verify the certificate, mapping each failure to its own problem.
+
+    Without ``at``, a certificate verified within VERIFIED_CACHE_SECONDS is not
+    verified again: the chain signature check is the costly part of a summary request.
+    """
+    if at is None:
+        cached = _cached_verification(der, trust_folder)
+        if cached is not None:
+            return cached
+
+    info = _verify_uncached(der, trust_folder, at)
+    if at is None:
+        _remember_verification(der, trust_folder, info)
+
+    return info
+
+
+def _cached_verification(der: bytes, trust_folder: str) -> CertificateInfo | None:
+    entry = _verified.get((hashlib.sha256(der).digest(), trust_folder))
+    if entry is None:
+        return None
+
+    now = datetime.now(timezone.utc)
+    if not entry.info.not_before <= now < entry.usable_until:
+        return None
+
+    return entry.info
+
+
+def _remember_verification(der: bytes, trust_folder: str, info: CertificateInfo) -> None:
+    now = datetime.now(timezone.utc)
+    usable_until = min(now + timedelta(seconds=VERIFIED_CACHE_SECONDS), info.not_after, _root_not_after(info, trust_folder))
+    with _verified_lock:
+        if len(_verified) >= VERIFIED_CACHE_ENTRIES:
+            _verified.pop(next(iter(_verified)))
+
+        _verified[(hashlib.sha256(der).digest(), trust_folder)] = _VerifiedEntry(info, usable_until)
+
+
+def _root_not_after(info: CertificateInfo, trust_folder: str) -> datetime:
+    ends = [root.not_valid_after_utc for root in trust_store(trust_folder).roots if root.subject.rfc4514_string() == info.issuer]
+    return min(ends, default=info.not_after)
+
+
+def clear_verification_cache() -> None:
+    """Forget every cached verification (tests that change the trust store or the clock)."""
+    with _verified_lock:
+        _verified.clear()
+
+
+def _verify_uncached(der: bytes, trust_folder: str, at: datetime | None) -> CertificateInfo:
     try:
         return verify_auth_certificate(der, trust_store(trust_folder), at or datetime.now(timezone.utc))
     except CertificateExpiredError as exc:
@@ -98,10 +168,12 @@ def _crl_signed_by_trusted_root(crl: x509.CertificateRevocationList, trust: Trus
 
 
 def linked_patient(info: CertificateInfo) -> Patient:
-    link = db.session.execute(
-        db.select(CardLink).where(CardLink.issuer == info.issuer, CardLink.serial_hex == info.serial_hex)
+    patient = db.session.execute(
+        db.select(Patient)
+        .join(CardLink, CardLink.patient_id == Patient.id)
+        .where(CardLink.issuer == info.issuer, CardLink.serial_hex == info.serial_hex)
     ).scalar_one_or_none()
-    if link is None:
+    if patient is None:
         raise ApiProblem(404, "unlinked_card", "このカードは健康保険証として登録されていません(マイナ保険証の利用登録なし)。", "unlinked card")
 
-    return db.session.get(Patient, link.patient_id)
+    return patient

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from sqlalchemy import Row, bindparam, select
+
 from hub.contract import InsuranceInfo, MedicationItem, NamedDateItem, PatientInfo, Summary, VisitItem
 from hub.models import ClinicalItem, ConsentGrant, Insurance, Medication, Patient, Visit, db
 
@@ -49,6 +51,9 @@ def high_risk_class(ingredient: str) -> str | None:
 
 
 def build_summary(patient: Patient, grant: ConsentGrant, today: date) -> Summary:
+    """Build the summary with four queries, one per record table, filtering the windows in SQL where it can."""
+    clinical = _clinical_by_category(patient.id, today)
+    dialysis_since = months_before(today, CLAIMS_MONTHS)
     return Summary(
         grant_id=grant.id,
         grant_expires_at=grant.expires_at.isoformat(),
@@ -58,11 +63,11 @@ def build_summary(patient: Patient, grant: ConsentGrant, today: date) -> Summary
         insurance=_insurance(patient),
         medications=_medications(patient, today),
         visits=_visits(patient, today),
-        conditions=_clinical(patient, "condition", None),
-        allergies=_clinical(patient, "allergy", None),
-        surgeries=_clinical(patient, "surgery", months_before(today, 12 * SURGERY_YEARS)),
-        dialysis=patient.dialysis or bool(_clinical(patient, "dialysis", months_before(today, CLAIMS_MONTHS))),
-        infections=_clinical(patient, "infection", None),
+        conditions=_named_items(clinical["condition"], None),
+        allergies=_named_items(clinical["allergy"], None),
+        surgeries=_named_items(clinical["surgery"], months_before(today, 12 * SURGERY_YEARS)),
+        dialysis=patient.dialysis or bool(_named_items(clinical["dialysis"], dialysis_since)),
+        infections=_named_items(clinical["infection"], None),
         last_checkup_on=patient.last_checkup_on.isoformat() if patient.last_checkup_on else None,
     )
 
@@ -79,10 +84,41 @@ def _patient_info(patient: Patient) -> PatientInfo:
     )
 
 
+# The statements are built once: building a select is a measurable part of each
+# summary request, and bound parameters carry the patient and the window.
+_INSURANCE_QUERY = (
+    select(
+        Insurance.insurer_number, Insurance.insurer_name, Insurance.symbol, Insurance.number, Insurance.branch,
+        Insurance.relationship, Insurance.copay_ratio, Insurance.valid_from, Insurance.valid_to,
+        Insurance.limit_category,
+    )
+    .where(Insurance.patient_id == bindparam("patient_id"))
+    .order_by(Insurance.valid_from.desc())
+    .limit(1)
+)
+_MEDICATION_QUERY = (
+    select(
+        Medication.drug_code, Medication.drug_name, Medication.ingredient, Medication.dispensed_on, Medication.days,
+        Medication.dose, Medication.source, Medication.hospital_name,
+    )
+    .where(Medication.patient_id == bindparam("patient_id"), Medication.dispensed_on >= bindparam("since"))
+    .order_by(Medication.dispensed_on.desc())
+)
+_VISIT_QUERY = (
+    select(Visit.hospital_code, Visit.hospital_name, Visit.visited_on, Visit.department)
+    .where(Visit.patient_id == bindparam("patient_id"), Visit.visited_on >= bindparam("since"))
+    .order_by(Visit.visited_on.desc())
+)
+SUMMARY_CATEGORIES = ("condition", "allergy", "surgery", "dialysis", "infection")
+_CLINICAL_QUERY = (
+    select(ClinicalItem.category, ClinicalItem.name, ClinicalItem.recorded_on, ClinicalItem.detail)
+    .where(ClinicalItem.patient_id == bindparam("patient_id"), ClinicalItem.category.in_(SUMMARY_CATEGORIES))
+    .order_by(ClinicalItem.recorded_on.desc())
+)
+
+
 def _insurance(patient: Patient) -> InsuranceInfo | None:
-    row = db.session.execute(
-        db.select(Insurance).where(Insurance.patient_id == patient.id).order_by(Insurance.valid_from.desc())
-    ).scalars().first()
+    row = db.session.execute(_INSURANCE_QUERY, {"patient_id": patient.id}).first()
     if row is None:
         return None
 
@@ -103,11 +139,7 @@ def _insurance(patient: Patient) -> InsuranceInfo | None:
 def _medications(patient: Patient, today: date) -> list[MedicationItem]:
     claims_from = months_before(today, CLAIMS_MONTHS)
     eprescription_from = date.fromordinal(today.toordinal() - EPRESCRIPTION_DAYS)
-    rows = db.session.execute(
-        db.select(Medication)
-        .where(Medication.patient_id == patient.id, Medication.dispensed_on >= claims_from)
-        .order_by(Medication.dispensed_on.desc())
-    ).scalars()
+    rows = db.session.execute(_MEDICATION_QUERY, {"patient_id": patient.id, "since": claims_from})
 
     items = []
     for row in rows:
@@ -132,11 +164,7 @@ def _medications(patient: Patient, today: date) -> list[MedicationItem]:
 
 
 def _visits(patient: Patient, today: date) -> list[VisitItem]:
-    rows = db.session.execute(
-        db.select(Visit)
-        .where(Visit.patient_id == patient.id, Visit.visited_on >= months_before(today, CLAIMS_MONTHS))
-        .order_by(Visit.visited_on.desc())
-    ).scalars()
+    rows = db.session.execute(_VISIT_QUERY, {"patient_id": patient.id, "since": months_before(today, CLAIMS_MONTHS)})
     return [
         VisitItem(
             hospital_code=row.hospital_code,
@@ -148,12 +176,17 @@ def _visits(patient: Patient, today: date) -> list[VisitItem]:
     ]
 
 
-def _clinical(patient: Patient, category: str, since: date | None) -> list[NamedDateItem]:
-    query = db.select(ClinicalItem).where(ClinicalItem.patient_id == patient.id, ClinicalItem.category == category)
-    if since is not None:
-        query = query.where(ClinicalItem.recorded_on >= since)
+def _clinical_by_category(patient_id: int, today: date) -> dict[str, list[Row]]:
+    """Load the summary's clinical items in one query, newest first, grouped by category."""
+    grouped: dict[str, list[Row]] = {category: [] for category in SUMMARY_CATEGORIES}
+    for row in db.session.execute(_CLINICAL_QUERY, {"patient_id": patient_id}):
+        grouped[row.category].append(row)
 
-    rows = db.session.execute(query.order_by(ClinicalItem.recorded_on.desc())).scalars()
+    return grouped
+
+
+def _named_items(rows: list[Row], since: date | None) -> list[NamedDateItem]:
+    """Keep the rows inside the window; with a window, an item without a date is left out, as SQL's >= does."""
     return [
         NamedDateItem(
             name=row.name,
@@ -161,4 +194,5 @@ def _clinical(patient: Patient, category: str, since: date | None) -> list[Named
             detail=row.detail,
         )
         for row in rows
+        if since is None or (row.recorded_on is not None and row.recorded_on >= since)
     ]

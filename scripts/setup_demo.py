@@ -30,6 +30,7 @@ DEMO_SEED = 20261204
 DEMO_PATIENTS = 200
 DEMO_CARDS = 3
 FIRE_DEPARTMENT = ("FD-011002", "札幌市消防局")
+FIRE_ADMIN_LOGIN = "fd-admin"
 UNIT_NAME = "札幌市消防局 中央救急1"
 SCENE = (43.0687, 141.3508)  # Sapporo Station
 
@@ -114,7 +115,7 @@ def _load_or_create_secrets(var_dir: Path) -> dict:
 
     path = var_dir / "secrets.json"
     secrets = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    for name in ("field_unit", "hospital", "portal_secret_key"):
+    for name in ("field_unit", "hospital", "portal_secret_key", "hub_secret_key", "fire_admin_password"):
         secrets.setdefault(name, new_token())
 
     path.write_text(json.dumps(secrets), encoding="utf-8")
@@ -149,6 +150,17 @@ def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients
                 seed.ClientSpec("hospital-demo", "hospital", stack["demo_hospital"]["code"], stack["tokens"]["hospital"]),
             ]
         )
+        _seed_fire_admin(stack["tokens"]["fire_admin_password"][:16])
+
+
+def _seed_fire_admin(password: str) -> None:
+    """The fire department's administrator, who reads the statistics screens."""
+    from hub.accounts import create_user
+    from hub.models import User, db
+
+    if db.session.execute(db.select(User.id).where(User.login == FIRE_ADMIN_LOGIN)).first() is None:
+        create_user(FIRE_ADMIN_LOGIN, "消防 管理者", "fire_admin", FIRE_DEPARTMENT[0], password)
+        db.session.commit()
 
 
 # Demo staff of the hospital portal: (login id, name, role, emergency-view rights).
