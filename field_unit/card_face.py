@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -87,12 +87,13 @@ class CardFaceView:
     """
 
     outcome: str
-    name: str | None = None
-    address: str | None = None
-    birth_date: date | None = None
-    sex: str | None = None
-    card_expiry: date | None = None
-    photo_png: bytes | None = None
+    # Left out of repr() so that a stray log line or traceback cannot carry patient data.
+    name: str | None = field(default=None, repr=False)
+    address: str | None = field(default=None, repr=False)
+    birth_date: date | None = field(default=None, repr=False)
+    sex: str | None = field(default=None, repr=False)
+    card_expiry: date | None = field(default=None, repr=False)
+    photo_png: bytes | None = field(default=None, repr=False)
 
     @property
     def outcome_text(self) -> str:

@@ -350,3 +350,11 @@ def test_screen_last_try_checkbox(field_app, card_dir) -> None:
 
     assert 'id="confirm-last-try"' in page
     assert "残り 1 回" in page
+
+
+def test_view_repr_hides_patient() -> None:
+    view = card_face.CardFaceView(outcome="genuine", name="山田\u3000博", address="札幌市", photo_png=PNG_SIGNATURE)
+
+    assert "山田" not in repr(view)
+    assert "札幌" not in repr(view)
+    assert "PNG" not in repr(view)
