@@ -27,7 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from hub.contract import SEVERITIES
+from hub.contract import MYNA_STOP_REASONS, SEVERITIES
 
 # Interval key → (label, start column, end column).
 INTERVALS = {
@@ -412,7 +412,7 @@ def myna_stop_reasons(frame: pd.DataFrame, derived: Derived) -> pd.DataFrame:
     """Return why attempted incidents stopped before viewing."""
     stopped = derived["myna_attempted"] & ~derived["myna_viewed"]
     counts = frame["myna_stop_reason"][stopped].value_counts(dropna=False)
-    return _value_table(counts, str)
+    return _value_table(counts, lambda code: MYNA_STOP_REASONS.get(str(code), str(code)))
 
 
 def scene_by_card(derived: Derived) -> pd.DataFrame:
