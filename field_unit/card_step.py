@@ -15,6 +15,8 @@ import base64
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from hub.contract import EMERGENCY_REASONS, SummaryRequest
 from mynacard.apdu import ApduProtocol
 from mynacard.errors import (
     CardError,
+    LastPinTryError,
     NoCardError,
     NoReaderError,
     NotMyNumberCardError,
@@ -65,6 +68,17 @@ class CardStepError(Exception):
         self.tries_left = tries_left
 
 
+class LastPinTryConfirmationError(CardStepError):
+    """One PIN try remains and the crew has not confirmed it, so the PIN was not sent to the card."""
+
+    def __init__(self) -> None:
+        super().__init__(LastPinTryError().user_message, ["ask_pin", "verbal", "without_card"], tries_left=1)
+
+
+# Appended to every message that ends PIN consent, so the screen names the next step.
+PIN_UNUSABLE_NEXT = "口頭同意で進めるか、カードなしで続けてください。"
+
+
 @dataclass
 class ReaderState:
     reader: bool
@@ -87,13 +101,32 @@ def open_connection() -> Connection:
     return pcsc.connect(current_app.config.get("READER"))
 
 
+@contextmanager
+def card_connection() -> Iterator[Connection]:
+    """Open the card connection while holding the card lock, so that one request at a time talks to the card."""
+    with _card_lock, open_connection() as connection:
+        yield connection
+
+
 def _virtual_card(card_dir: Path) -> Any:
     from mynacard.virtual.card import VirtualCard
 
     cards = current_app.extensions.setdefault(VIRTUAL_CARD_KEY, {})
     if str(card_dir) not in cards:
-        cards[str(card_dir)] = VirtualCard.from_dir(card_dir)
+        cards[str(card_dir)] = VirtualCard.from_dir(card_dir, latency=_virtual_card_latency())
     return cards[str(card_dir)]
+
+
+def _virtual_card_latency() -> Any:
+    """Return the virtual card's latency model from ``VIRTUAL_CARD_LATENCY``: a preset name, a model or None."""
+    from mynacard.virtual.latency import PRESETS, LatencyModel
+
+    setting = current_app.config.get("VIRTUAL_CARD_LATENCY")
+    if setting is None or isinstance(setting, LatencyModel):
+        return setting
+    if setting not in PRESETS:
+        raise ValueError(f"FIELD_VIRTUAL_CARD_LATENCY must be one of {sorted(PRESETS)}, got {setting!r}")
+    return PRESETS[setting]
 
 
 def reader_state() -> ReaderState:
@@ -121,11 +154,6 @@ def reader_state() -> ReaderState:
         return ReaderState(True, False, exc.user_message, readers)
     finally:
         _card_lock.release()
-
-
-# TODO: the optional 照合番号B (card-face check number) step, which shows the name,
-# face photo and forgery-check result, is not built yet; mynacard.credentials and the
-# card core's read-face command now provide the reading it needs.
 
 
 def read_card(incident: Incident) -> None:
@@ -158,10 +186,12 @@ def pin_tries_left() -> int | None:
         return None
 
 
-def request_with_pin(incident: Incident, pin: str) -> None:
+def request_with_pin(incident: Incident, pin: str, *, confirm_last_try: bool = False) -> None:
     """PIN consent: the card signs the hub's challenge after the patient's PIN.
 
-    Needs coverage because the challenge comes from the hub and expires.
+    Needs coverage because the challenge comes from the hub and expires. When one try
+    remains, the PIN is sent only with ``confirm_last_try``; otherwise
+    LastPinTryConfirmationError is raised and the card's counter is untouched.
     """
     try:
         client = hub_client()
@@ -180,13 +210,16 @@ def request_with_pin(incident: Incident, pin: str) -> None:
             session = JpkiSession(ApduProtocol(connection))
             session.ensure_my_number_card()
             certificate = session.read_auth_certificate()
-            session.verify_auth_pin(pin)
+            session.verify_auth_pin(pin, confirm_last_try=confirm_last_try)
             signature = session.sign_with_auth_key(digest_info)
+    except LastPinTryError as exc:
+        raise LastPinTryConfirmationError() from exc
     except WrongPinError as exc:
-        steps = ["ask_pin", "verbal", "without_card"] if exc.tries_left > 0 else ["verbal", "without_card"]
-        raise CardStepError(exc.user_message, steps, tries_left=exc.tries_left) from exc
+        if exc.tries_left == 0:
+            raise pin_blocked(exc.user_message) from exc
+        raise CardStepError(exc.user_message, ["ask_pin", "verbal", "without_card"], tries_left=exc.tries_left) from exc
     except PinBlockedError as exc:
-        raise CardStepError(exc.user_message, ["verbal", "without_card"], tries_left=0) from exc
+        raise pin_blocked(exc.user_message) from exc
     except CardError as exc:
         _fail_card(incident, exc)
 
@@ -200,6 +233,12 @@ def request_with_pin(incident: Incident, pin: str) -> None:
         signature_b64=base64.b64encode(signature).decode("ascii"),
     )
     _request_now(incident, client, summary_request)
+
+
+def pin_blocked(card_message: str | None = None) -> CardStepError:
+    """Return the failure shown when the PIN is blocked: the card's message and the way forward."""
+    message = card_message or PinBlockedError().user_message
+    return CardStepError(f"{message}{PIN_UNUSABLE_NEXT}", ["verbal", "without_card"], tries_left=0)
 
 
 def request_without_pin(incident: Incident, consent_mode: str, emergency_reason: str | None) -> bool:

@@ -18,7 +18,14 @@ _SETTINGS: list[tuple[str, str, Callable[[str], Any], Any]] = [
     ("FIELD_READER", "READER", str, None),
     # A virtual card folder read in-process instead of PC/SC (tests and benchmarks only).
     ("FIELD_VIRTUAL_CARD_DIR", "VIRTUAL_CARD_DIR", str, None),
+    # The card core's latency preset for that card ("contact" or "contactless"); unset means no delay.
+    # The test mapping may give a mynacard LatencyModel instead, such as one that counts its sleeps.
+    ("FIELD_VIRTUAL_CARD_LATENCY", "VIRTUAL_CARD_LATENCY", str, None),
     ("FIELD_KEY_FILE", "KEY_FILE", str, None),
+    # Trust-store folder whose card_ca_keys.json pins the J-LIS CA keys of the card-face check.
+    ("FIELD_TRUST_DIR", "TRUST_DIR", str, None),
+    # Seconds a verified card face (name, photo) stays in memory for the crew that read it.
+    ("FIELD_CARD_FACE_SECONDS", "CARD_FACE_SECONDS", int, 600),
     ("FIELD_RETENTION_MINUTES", "RETENTION_MINUTES", int, 60),
     ("FIELD_LOCK_SECONDS", "LOCK_SECONDS", int, 120),
     ("FIELD_SYNC_SECONDS", "SYNC_SECONDS", float, 2.0),

@@ -15,6 +15,7 @@ import time
 
 from flask import current_app, session
 
+from field_unit.card_face import forget_all_views
 from field_unit.hub_link import hub_reachable
 from field_unit.models import CrewShift, DeviceRegistration, db, utcnow
 from hub.client import HubClient, HubError
@@ -69,6 +70,7 @@ def sign_out() -> None:
     if shift is not None:
         shift.ended_at = utcnow()
         db.session.commit()
+    forget_all_views()
     session.clear()
 
 

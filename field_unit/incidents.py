@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import abort, current_app
 
-from field_unit import reports
+from field_unit import card_face, reports
 from field_unit.hospitals import Candidate, cached_hospitals, rank_candidates, refresh_hospital_cache
 from field_unit.hub_link import NotRegisteredError, hub_client
 from field_unit.models import Alert, Incident, OutboxEvent, db, utcnow
@@ -45,6 +45,7 @@ def close_incident(incident: Incident) -> None:
     """Close the incident and queue its report; medical data stays until the retention time ends."""
     if incident.closed_at is None:
         incident.closed_at = utcnow()
+    card_face.forget_view(incident.id)
     reports.queue_report(incident)
     db.session.commit()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
-from field_unit import card_step, crew, observations, outbox, timeline, transfers
+from field_unit import card_face, card_step, crew, observations, outbox, timeline, transfers
 from field_unit.hospitals import AddressNotFoundError, cached_hospitals, locate_address
 from field_unit.hub_link import hub_client, registration
 from field_unit.incidents import candidates_for, close_incident, incident_or_404, open_incident, unit_name
@@ -194,6 +194,66 @@ def card_read(incident_id: str) -> Any:
     return redirect(url_for("screens.consent", incident_id=incident.id))
 
 
+@screens.get("/incidents/<incident_id>/card/face")
+def card_face_form(incident_id: str) -> Any:
+    """Show the 照合番号B entry with its format and the tries left."""
+    incident = incident_or_404(incident_id)
+    return _card_face_page(incident, request.args.get("error"), 200)
+
+
+@screens.post("/incidents/<incident_id>/card/face")
+def card_face_submit(incident_id: str) -> Any:
+    """Check the card face with the typed 照合番号B; the value lives only in this request."""
+    incident = incident_or_404(incident_id)
+    form = request.form
+    confirmed = form.get("confirm_last_try") == "1"
+    try:
+        number_b = card_face.compose_number_b(form.get("birth", ""), form.get("expiry_year", ""), form.get("security_code", ""))
+        view = card_face.check_card_face(incident, number_b, confirm_last_try=confirmed)
+    except card_face.CardFaceEntryError as exc:
+        return _card_face_page(incident, exc.user_message, 400, tries=exc.tries_left)
+
+    card_face.keep_view(incident.id, session["shift_id"], view)
+    return redirect(url_for("screens.card_face_result", incident_id=incident.id))
+
+
+@screens.get("/incidents/<incident_id>/card/face/result")
+def card_face_result(incident_id: str) -> Any:
+    incident = incident_or_404(incident_id)
+    view = card_face.kept_view(incident.id, session.get("shift_id"))
+    if view is None:
+        message = "券面の表示期限が過ぎたか、読み取っていません。もう一度照合番号Bを入力してください。"
+        return redirect(url_for("screens.card_face_form", incident_id=incident.id, error=message))
+
+    page = render_template("card_face_result.html", incident=incident, view=view)
+    return _no_store(Response(page, mimetype="text/html"))
+
+
+@screens.get("/incidents/<incident_id>/card/face/photo.png")
+def card_face_photo(incident_id: str) -> Any:
+    """Serve the face photo from memory to the shift that read it; browsers must not keep it."""
+    incident = incident_or_404(incident_id)
+    view = card_face.kept_view(incident.id, session.get("shift_id"))
+    if view is None or view.photo_png is None:
+        return _no_store(Response("顔写真はありません。", status=404, mimetype="text/plain"))
+    return _no_store(Response(view.photo_png, mimetype="image/png"))
+
+
+def _card_face_page(incident: Incident, error: str | None, status: int, *, tries: int | None = None) -> Any:
+    if tries is None:
+        tries = card_face.number_b_tries_left()
+    page = render_template("card_face.html", incident=incident, error=error, tries=tries, max_tries=card_face.NUMBER_B_MAX_TRIES)
+    return _no_store(Response(page, status=status, mimetype="text/html"))
+
+
+def _no_store(response: Response) -> Response:
+    """Forbid every cache, the browser's back-forward cache included, from keeping patient data."""
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @screens.get("/incidents/<incident_id>/consent")
 def consent(incident_id: str) -> Any:
     incident = incident_or_404(incident_id)
@@ -202,24 +262,50 @@ def consent(incident_id: str) -> Any:
 
 @screens.get("/incidents/<incident_id>/consent/pin")
 def pin(incident_id: str) -> Any:
+    """Show the PIN pad, or first the last-try confirmation, or the blocked-PIN screen."""
     incident = incident_or_404(incident_id)
-    return render_template("pin.html", incident=incident, tries=card_step.pin_tries_left(), max_tries=card_step.max_pin_tries(), error=None)
+    tries = card_step.pin_tries_left()
+    if tries == 0:
+        raise card_step.pin_blocked()
+
+    confirmed = request.args.get("last_try") == "confirmed"
+    if tries == 1 and not confirmed:
+        return _last_try_page(incident, None, 200)
+    return _pin_page(incident, tries, None, 200, last_try=tries == 1)
 
 
 @screens.post("/incidents/<incident_id>/consent/pin")
 def pin_submit(incident_id: str) -> Any:
+    """Send the PIN; the card gets the last try only when the crew confirmed it on the previous screen."""
     incident = incident_or_404(incident_id)
     pin_code = request.form.get("pin", "")
+    confirmed = request.form.get("confirm_last_try") == "1"
     if len(pin_code) != 4 or not pin_code.isdigit():
-        return render_template("pin.html", incident=incident, tries=card_step.pin_tries_left(), max_tries=card_step.max_pin_tries(), error="暗証番号は4桁の数字で入力してください。"), 400
+        tries = card_step.pin_tries_left()
+        return _pin_page(incident, tries, "暗証番号は4桁の数字で入力してください。", 400, last_try=confirmed and tries == 1)
 
     try:
-        card_step.request_with_pin(incident, pin_code)
+        card_step.request_with_pin(incident, pin_code, confirm_last_try=confirmed)
+    except card_step.LastPinTryConfirmationError:
+        return _last_try_page(incident, None, 409)
     except card_step.CardStepError as exc:
+        if exc.tries_left == 1:
+            return _last_try_page(incident, exc.user_message, 400)
         if exc.tries_left:
-            return render_template("pin.html", incident=incident, tries=exc.tries_left, max_tries=card_step.max_pin_tries(), error=exc.user_message), 400
+            return _pin_page(incident, exc.tries_left, exc.user_message, 400, last_try=False)
         raise
     return redirect(url_for("screens.summary", incident_id=incident.id))
+
+
+def _pin_page(incident: Incident, tries: int | None, error: str | None, status: int, *, last_try: bool) -> Any:
+    page = render_template(
+        "pin.html", incident=incident, tries=tries, max_tries=card_step.max_pin_tries(), error=error, last_try=last_try
+    )
+    return page, status
+
+
+def _last_try_page(incident: Incident, error: str | None, status: int) -> Any:
+    return render_template("pin_last_try.html", incident=incident, error=error, max_tries=card_step.max_pin_tries()), status
 
 
 @screens.post("/incidents/<incident_id>/consent/verbal")
@@ -375,7 +461,10 @@ def handover_pdf(incident_id: str) -> Any:
         pdf = handover.render(incident, unit_name())
     except handover.HandoverUnavailableError as exc:
         return redirect(url_for("screens.show_incident", incident_id=incident.id, error=exc.user_message))
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"inline; filename=handover-{incident.id[:8]}.pdf"})
+
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename=handover-{incident.id[:8]}.pdf"
+    return _no_store(response)
 
 
 @screens.post("/incidents/<incident_id>/close")

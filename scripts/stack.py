@@ -125,6 +125,7 @@ class Stack:
             "FIELD_DEVICE_TOKEN": tokens["field_unit"],
             "FIELD_UNIT_NAME": self.description["unit_name"],
             "FIELD_INSTANCE_DIR": str(self.var_dir / "field_unit"),
+            "FIELD_TRUST_DIR": self.description["trust_dir"],
         }
 
         say("ハブ、病院ポータル、救急隊端末を起動しています")

@@ -117,6 +117,7 @@ def field_app(hub: HubProcess, card_dir: Path, tmp_path: Path, monkeypatch: pyte
             "DEVICE_TOKEN": hub.device_token,
             "UNIT_NAME": "試験救急隊",
             "VIRTUAL_CARD_DIR": str(card_dir),
+            "TRUST_DIR": hub.description["trust_dir"],
             "HUB_TIMEOUT_SECONDS": 3.0,
             "SCHEDULER": False,
         }

@@ -86,3 +86,18 @@ def test_refusal_blocks_viewing(ctx) -> None:
     assert incident.certificate is None
     assert incident.myna["stop_reason"] == "consent_refused"
     assert incident.summary is None
+
+
+def test_virtual_card_latency_preset(ctx, card_dir) -> None:
+    from mynacard.virtual.latency import CONTACT
+
+    ctx.config["VIRTUAL_CARD_LATENCY"] = "contact"
+    card_step.read_card(open_incident("隊", "胸痛"))
+
+    assert ctx.extensions[card_step.VIRTUAL_CARD_KEY][str(card_dir)].latency == CONTACT
+
+
+def test_virtual_card_latency_unknown(ctx) -> None:
+    ctx.config["VIRTUAL_CARD_LATENCY"] = "satellite"
+    with pytest.raises(ValueError, match="contactless"):
+        card_step.read_card(open_incident("隊", "胸痛"))

@@ -108,6 +108,7 @@ def field_stack() -> Iterator[FieldStack]:
                 "FIELD_BACKOFF_MAX_SECONDS": "1",
                 "FIELD_HUB_TIMEOUT_SECONDS": "2",
                 "FIELD_LOCK_SECONDS": "600",
+                "FIELD_TRUST_DIR": description["trust_dir"],
             }
             processes.append(_spawn([sys.executable, "-m", "field_unit", "serve", "--port", str(field_port)], field_env, var_dir / "field_unit.log"))
             field_url = f"http://127.0.0.1:{field_port}"

@@ -6,7 +6,10 @@ Steps share one browser page and run in order; each keeps a screenshot.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from mynacard.credentials import printed_birth_date
+from mynacard.persona import CardPersona
 from tests.browser.field_unit.conftest import shot
 
 
@@ -34,7 +37,21 @@ def test_incident_walkthrough(field_stack, page) -> None:
     page.click("#tile-card")
     page.wait_for_selector("#reader-state.success")
     shot(page, "03-card-reader")
-    page.click("#read-card")
+
+    # Optional card-face check with 照合番号B typed from the card face: genuine, with the photo.
+    holder = CardPersona.load(Path(field_stack.card["card_dir"]) / "persona.json")
+    assert holder.card_expiry is not None and holder.security_code is not None
+    page.click("#card-face-link")
+    page.fill("#number-b-birth", printed_birth_date(holder.birth_date))
+    page.fill("#number-b-expiry", str(holder.card_expiry.year))
+    page.fill("#number-b-code", holder.security_code)
+    page.click("#number-b-submit")
+    page.wait_for_selector("#card-face-outcome[data-outcome=genuine]")
+    assert holder.family_name in page.inner_text("#card-face-name")
+    assert page.eval_on_selector("#card-face-photo", "img => img.complete && img.naturalWidth") == 240
+    shot(page, "03b-card-face")
+
+    page.click("#card-face-next")
     page.click("#consent-pin")
     for digit in "0000":
         page.click(f"button.pad[data-digit='{digit}']")
@@ -43,6 +60,14 @@ def test_incident_walkthrough(field_stack, page) -> None:
     assert "あと2回" in page.inner_text("#error")
     assert "残り 2 回" in page.inner_text("#tries")
     shot(page, "04-wrong-pin")
+
+    # A second wrong PIN leaves one try: the pad asks for confirmation before the last try.
+    for digit in "0000":
+        page.click(f"button.pad[data-digit='{digit}']")
+    page.click("#pin-submit")
+    page.wait_for_selector("#confirm-last-try")
+    assert "残り回数は1回" in page.inner_text("#last-try-title")
+    shot(page, "04b-last-try-confirmation")
 
     # Coverage lost: the hub stops and the status bar shows 圏外.
     field_stack.hub.stop()
