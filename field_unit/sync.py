@@ -22,9 +22,13 @@ from hub.client import HubError
 logger = logging.getLogger(__name__)
 
 HOSPITAL_REFRESH = timedelta(minutes=30)
+# APScheduler logs "Running job" and "executed successfully" at INFO on every tick
+# (two lines every SYNC_SECONDS); its missed runs and job errors stay visible at WARNING.
+APSCHEDULER_EXECUTOR_LOGGER = "apscheduler.executors.default"
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
+    logging.getLogger(APSCHEDULER_EXECUTOR_LOGGER).setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(daemon=True)
     scheduler.add_job(
         lambda: tick(app),
@@ -53,6 +57,7 @@ def tick(app: Flask) -> None:
 
 def _tick() -> None:
     result = outbox.drain()
+    logger.debug("sync tick: %d sent, %d rejected, stopped by %s", result.sent, result.rejected, result.stopped_by)
     if result.stopped_by in ("backoff", "hub_failed", "busy", "not_registered"):
         retention.purge_expired()
         return
