@@ -42,12 +42,42 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(screens)
     app.register_blueprint(api)
     _register_template_helpers(app)
+    _register_error_pages(app)
 
     if app.config["SCHEDULER"]:
         from field_unit.sync import start_scheduler
 
         app.extensions["field_unit_scheduler"] = start_scheduler(app)
     return app
+
+
+ERROR_PAGES = {
+    400: ("入力を確認してください", "送信された内容を読み取れませんでした。画面を開き直して、もう一度操作してください。"),
+    404: ("見つかりません", "指定された画面または事案はありません。事案一覧から選び直してください。"),
+    405: ("この操作はできません", "この画面はボタンから操作してください。事案一覧から開き直してください。"),
+    500: ("端末アプリの内部エラー", "処理中にエラーが起きました。入力した内容を確認し、もう一度操作してください。続く場合は電話・無線で病院へ連絡してください。"),
+}
+
+
+def _register_error_pages(app: Flask) -> None:
+    """Japanese pages (or JSON for /api) instead of Flask's English defaults."""
+    from flask import jsonify, render_template, request
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    def answer(status: int) -> Any:
+        title, message = ERROR_PAGES.get(status) or ERROR_PAGES[400 if status < 500 else 500]
+        if request.path.startswith("/api/"):
+            return jsonify({"error": message}), status
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return answer(exc.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc: InternalServerError) -> Any:
+        logger.error("unhandled error on %s %s", request.method, request.url_rule or "unknown route")
+        return answer(500)
 
 
 def _register_template_helpers(app: Flask) -> None:

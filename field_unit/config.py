@@ -31,6 +31,8 @@ _SETTINGS: list[tuple[str, str, Callable[[str], Any], Any]] = [
     ("FIELD_SYNC_SECONDS", "SYNC_SECONDS", float, 2.0),
     ("FIELD_BACKOFF_MAX_SECONDS", "BACKOFF_MAX_SECONDS", float, 60.0),
     ("FIELD_HUB_TIMEOUT_SECONDS", "HUB_TIMEOUT_SECONDS", float, 5.0),
+    # Bearer token that lets local automation (scripts/stack.py, tests) call /api without a crew session.
+    ("FIELD_API_TOKEN", "API_TOKEN", str, None),
     ("FIELD_SCHEDULER", "SCHEDULER", lambda value: value == "1", False),
 ]
 

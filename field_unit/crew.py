@@ -18,10 +18,13 @@ from flask import current_app, session
 from field_unit.card_face import forget_all_views
 from field_unit.hub_link import hub_reachable
 from field_unit.models import CrewShift, DeviceRegistration, db, utcnow
+from field_unit.text_input import normalized
 from hub.client import HubClient, HubError
 
 PBKDF2_ITERATIONS = 200_000
 _CODE_PATTERN = re.compile(r"^[0-9]{4,8}$")
+NAME_MAX_LENGTH = 40
+MEMBERS_MAX_LENGTH = 200
 
 
 class CrewError(ValueError):
@@ -36,7 +39,15 @@ def hash_code(code: str, salt: bytes | None = None) -> str:
     return f"pbkdf2${PBKDF2_ITERATIONS}${salt.hex()}${digest.hex()}"
 
 
+def unlock_code(typed: str) -> str:
+    """The code as the crew meant it: full-width digits (２４６８) and stray spaces or newlines removed."""
+    return normalized(typed)
+
+
 def check_code(code: str, stored: str) -> bool:
+    if not _CODE_PATTERN.match(code):
+        return False
+
     _, iterations, salt_hex, digest_hex = stored.split("$")
     digest = hashlib.pbkdf2_hmac("sha256", code.encode("ascii"), bytes.fromhex(salt_hex), int(iterations))
     return hmac.compare_digest(digest.hex(), digest_hex)
@@ -51,6 +62,13 @@ def sign_in(unit_name: str, leader_name: str, members: str, code: str) -> CrewSh
     if not unit_name.strip() or not leader_name.strip():
         raise CrewError("隊名と隊長名を入力してください。")
 
+    if len(unit_name.strip()) > NAME_MAX_LENGTH or len(leader_name.strip()) > NAME_MAX_LENGTH:
+        raise CrewError(f"隊名と隊長名はそれぞれ{NAME_MAX_LENGTH}文字以内で入力してください。")
+
+    if len(members.strip()) > MEMBERS_MAX_LENGTH:
+        raise CrewError(f"隊員は{MEMBERS_MAX_LENGTH}文字以内で入力してください。")
+
+    code = unlock_code(code)
     if not _CODE_PATTERN.match(code):
         raise CrewError("解除番号は4〜8桁の数字で入力してください。")
 
@@ -76,7 +94,7 @@ def sign_out() -> None:
 
 def unlock(code: str) -> None:
     shift = active_shift()
-    if shift is None or not check_code(code, shift.unlock_hash):
+    if shift is None or not check_code(unlock_code(code), shift.unlock_hash):
         raise CrewError("解除番号が違います。")
 
     session["shift_id"] = shift.id

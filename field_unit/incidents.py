@@ -12,6 +12,7 @@ from field_unit import card_face, reports
 from field_unit.hospitals import Candidate, cached_hospitals, rank_candidates, refresh_hospital_cache
 from field_unit.hub_link import NotRegisteredError, hub_client
 from field_unit.models import Alert, Incident, OutboxEvent, db, utcnow
+from field_unit.text_input import valid_coordinates
 from hub.client import HubError
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,10 @@ def candidates_for(incident: Incident, limit: int = 10) -> tuple[list[Candidate]
 
 
 def scene_of(incident: Incident) -> tuple[float, float]:
-    if incident.scene_latitude is not None and incident.scene_longitude is not None:
-        return incident.scene_latitude, incident.scene_longitude
+    """The scene, or the default one when none or an impossible point (inf, nan) was stored earlier."""
+    latitude, longitude = incident.scene_latitude, incident.scene_longitude
+    if latitude is not None and longitude is not None and valid_coordinates(latitude, longitude):
+        return latitude, longitude
     return DEFAULT_SCENE
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from field_unit.models import Observation, db, utcnow
+from field_unit.text_input import has_control_characters, normalized, strict_int, strict_number
 from hub.contract import SEVERITIES, Vitals
 
 JCS_LEVELS = ("0", "1", "2", "3", "10", "20", "30", "100", "200", "300")
@@ -60,9 +61,8 @@ def validate(form: dict[str, str]) -> dict[str, Any]:
         if not raw:
             continue
 
-        try:
-            number: float = int(raw) if integer else float(raw)
-        except ValueError:
+        number = strict_int(raw) if integer else strict_number(raw)
+        if number is None:
             errors[name] = f"{label}は{'整数' if integer else '数値'}で入力してください。"
             continue
 
@@ -104,7 +104,7 @@ def _check_gcs(values: dict[str, Any], errors: dict[str, str]) -> None:
 
 
 def _check_jcs(form: dict[str, str], values: dict[str, Any], errors: dict[str, str]) -> None:
-    jcs = (form.get("jcs") or "").strip().upper()
+    jcs = normalized(form.get("jcs") or "").upper()
     if not jcs:
         return
 
@@ -126,6 +126,8 @@ def _check_choices(form: dict[str, str], values: dict[str, Any], errors: dict[st
     complaint = (form.get("chief_complaint") or "").strip()
     if len(complaint) > 200:
         errors["chief_complaint"] = "主訴は200文字以内で入力してください。"
+    elif has_control_characters(complaint):
+        errors["chief_complaint"] = "主訴に使えない文字(制御文字)があります。"
     elif complaint:
         values["chief_complaint"] = complaint
 

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from field_unit.hub_link import NotRegisteredError, hub_client
 from field_unit.models import Alert, Incident, OutboxEvent, SentPacket, SyncState, db, utcnow
+from field_unit.text_input import contract_message
 from hub.client import HubClient, HubError, HubUnreachableError
 from hub.contract import ContractError, IncidentReport, Summary, SummaryRequest, TransferPacket
 
@@ -138,7 +139,7 @@ def _send_one(client: HubClient, event: OutboxEvent) -> str:
         _reject(event, exc.code, exc.user_message)
         return "rejected"
     except ContractError as exc:
-        _reject(event, "contract", f"送信データが不正です: {exc}")
+        _reject(event, "contract", contract_message(exc))
         return "rejected"
 
     event.status = "done"
@@ -187,6 +188,11 @@ def _reject(event: OutboxEvent, code: str, user_message: str) -> None:
     event.status = "rejected"
     event.last_error = f"{code}: {user_message}"[:300]
     db.session.add(Alert(incident_id=event.incident_id, level="error", message=_rejection_message(event.kind, user_message)))
+    if event.kind == "transfer":
+        # The packet will never leave on its own: the screen must say so, not "送信待ち".
+        packet = db.session.get(SentPacket, event.idempotency_key)
+        if packet is not None:
+            packet.status = "rejected"
     if event.kind == "summary_request" and event.incident_id:
         incident = db.session.get(Incident, event.incident_id)
         if incident is not None:
@@ -200,7 +206,8 @@ def _reject(event: OutboxEvent, code: str, user_message: str) -> None:
 
 def _rejection_message(kind: str, user_message: str) -> str:
     what = {"transfer": "搬送連絡", "incident_report": "活動記録", "summary_request": "救急用サマリーの取得"}.get(kind, "送信")
-    return f"{what}がハブに受け付けられませんでした: {user_message}"
+    next_step = " 病院選定の画面で内容を確認して再送信してください。" if kind == "transfer" else ""
+    return f"{what}を送信できませんでした: {user_message}{next_step}"
 
 
 def _send_transfer(client: HubClient, payload: dict[str, Any], event: OutboxEvent) -> None:

@@ -7,6 +7,7 @@ tablet, a signed-in shift and an unlocked session.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from field_unit.hospitals import AddressNotFoundError, cached_hospitals, locate_
 from field_unit.hub_link import hub_client, registration
 from field_unit.incidents import candidates_for, close_incident, incident_or_404, open_incident, unit_name
 from field_unit.models import Alert, Incident, db
+from field_unit.text_input import normalized, strict_int, strict_number, valid_coordinates
 from hub.client import HubError
 from hub.contract import DECLINE_REASONS, EMERGENCY_REASONS, SEVERITIES
 
@@ -97,9 +99,7 @@ def signout() -> Any:
 
 @screens.route("/lock", methods=["GET", "POST"])
 def lock() -> Any:
-    target = request.args.get("next") or url_for("screens.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("screens.index")
+    target = local_path(request.args.get("next"))
 
     if request.method == "GET":
         session["locked"] = True
@@ -173,12 +173,13 @@ def _parse_jst_time(text: str, stamp_id: int) -> datetime:
     from field_unit.models import TimelineStamp
 
     original = db.session.get(TimelineStamp, stamp_id)
-    try:
-        hour, minute = (int(part) for part in text.strip().split(":")[:2])
-        base = (original.stamped_at if original else datetime.now(timezone.utc)).astimezone(JST)
-        return base.replace(hour=hour, minute=minute, second=0, microsecond=0).astimezone(timezone.utc)
-    except (ValueError, AttributeError) as exc:
-        raise timeline.TimelineError(f"bad time {text!r}", "時刻は 14:05 のように 時:分 で入力してください。") from exc
+    parts = normalized(text).split(":")
+    numbers = [strict_int(part) for part in parts]
+    if len(parts) != 2 or None in numbers or not (0 <= numbers[0] <= 23 and 0 <= numbers[1] <= 59):
+        raise timeline.TimelineError("bad time", "時刻は 14:05 のように 時:分 (0:00〜23:59) で入力してください。")
+
+    base = (original.stamped_at if original else datetime.now(timezone.utc)).astimezone(JST)
+    return base.replace(hour=numbers[0], minute=numbers[1], second=0, microsecond=0).astimezone(timezone.utc)
 
 
 @screens.get("/incidents/<incident_id>/card")
@@ -393,6 +394,8 @@ def _hospitals_page(incident: Incident, error: str | None) -> Any:
         error=error or list_error,
         inquiries=transfers.inquiries(incident.id),
         packets=transfers.packets(incident.id),
+        rejections=transfers.rejection_reasons(incident.id),
+        new_packet_id=str(uuid.uuid4()),
         reasons=DECLINE_REASONS,
         results=transfers.INQUIRY_RESULTS,
     )
@@ -407,8 +410,7 @@ def scene(incident_id: str) -> Any:
             incident.scene_latitude, incident.scene_longitude = locate_address(address, cached_hospitals())
             incident.scene_address = address
         else:
-            incident.scene_latitude = float(request.form["latitude"])
-            incident.scene_longitude = float(request.form["longitude"])
+            incident.scene_latitude, incident.scene_longitude = _gps_position(request.form)
     except AddressNotFoundError as exc:
         return redirect(url_for("screens.hospitals", incident_id=incident.id, error=exc.user_message))
     except (KeyError, ValueError):
@@ -416,6 +418,14 @@ def scene(incident_id: str) -> Any:
 
     db.session.commit()
     return redirect(url_for("screens.hospitals", incident_id=incident.id))
+
+
+def _gps_position(form: Any) -> tuple[float, float]:
+    """The GPS point the browser filled in; KeyError or ValueError when missing or impossible."""
+    latitude, longitude = strict_number(form["latitude"]), strict_number(form["longitude"])
+    if latitude is None or longitude is None or not valid_coordinates(latitude, longitude):
+        raise ValueError("no valid GPS position")
+    return latitude, longitude
 
 
 @screens.post("/incidents/<incident_id>/inquiries")
@@ -436,9 +446,11 @@ def transfer(incident_id: str) -> Any:
     if not codes:
         return redirect(url_for("screens.hospitals", incident_id=incident.id, error="送信先の医療機関を一つ以上選んでください。"))
 
-    eta_text = request.form.get("eta_minutes", "").strip()
-    eta = int(eta_text) if eta_text.isdigit() else None
-    transfers.queue_transfer(incident, codes, unit_name(), eta, request.form.get("notes", ""))
+    try:
+        eta = transfers.parse_eta(request.form.get("eta_minutes", ""))
+        transfers.queue_transfer(incident, codes, unit_name(), eta, request.form.get("notes", ""), request.form.get("packet_id") or None)
+    except transfers.TransferError as exc:
+        return redirect(url_for("screens.hospitals", incident_id=incident.id, error=exc.user_message))
     return redirect(url_for("screens.hospitals", incident_id=incident.id))
 
 
@@ -480,13 +492,20 @@ def acknowledge(alert_id: int) -> Any:
     if alert is not None:
         alert.acknowledged = True
         db.session.commit()
-    return redirect(request.form.get("next") or url_for("screens.index"))
+    return redirect(local_path(request.form.get("next")))
 
 
 @screens.post("/sync")
 def sync_now() -> Any:
     outbox.drain(force=True, limit=transfers.SEND_NOW_LIMIT)
-    return redirect(request.form.get("next") or url_for("screens.index"))
+    return redirect(local_path(request.form.get("next")))
+
+
+def local_path(target: str | None) -> str:
+    """``target`` when it is a path on this app, else the incident list; never another site."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or any(c in target for c in "\r\n\\"):
+        return url_for("screens.index")
+    return target
 
 
 def _crew_label() -> str:

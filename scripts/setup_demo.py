@@ -116,7 +116,7 @@ def _load_or_create_secrets(var_dir: Path) -> dict:
 
     path = var_dir / "secrets.json"
     secrets = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    for name in ("field_unit", "hospital", "portal_secret_key", "hub_secret_key", "fire_admin_password"):
+    for name in ("field_unit", "hospital", "portal_secret_key", "hub_secret_key", "fire_admin_password", "field_api"):
         secrets.setdefault(name, new_token())
 
     path.write_text(json.dumps(secrets), encoding="utf-8")

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from mynacard import pcsc  # noqa: E402
-from setup_demo import portal_environment  # noqa: E402
+from setup_demo import _load_or_create_secrets, portal_environment  # noqa: E402
 from mynacard.errors import CardError  # noqa: E402
 from mynacard.virtual.pcscd import PcscdError, PcscdProcess  # noqa: E402
 
@@ -51,6 +51,7 @@ class Stack:
     """The running system: pcscd, a virtual card and the three apps."""
 
     def __init__(self, var_dir: Path, ports: Ports = Ports(), card_index: int = 0, pcscd_lock_wait: float = 0.0) -> None:
+        self.field_api_token: str | None = None
         self.var_dir = var_dir
         self.pcscd_lock_wait = pcscd_lock_wait
         self.ports = ports
@@ -114,6 +115,8 @@ class Stack:
                 raise StackError(f"ポート {port} は使用中です。前回のデモが残っていれば停止してから再実行してください")
 
         tokens = self.description["tokens"]
+        # A var folder made before the field unit's /api needed a token has none yet.
+        self.field_api_token = tokens.get("field_api") or _load_or_create_secrets(self.var_dir)["field_api"]
         hub_env = {
             "HUB_INSTANCE_DIR": str(self.var_dir / "hub"),
             "HUB_TRUST_DIR": self.description["trust_dir"],
@@ -126,6 +129,7 @@ class Stack:
             "FIELD_UNIT_NAME": self.description["unit_name"],
             "FIELD_INSTANCE_DIR": str(self.var_dir / "field_unit"),
             "FIELD_TRUST_DIR": self.description["trust_dir"],
+            "FIELD_API_TOKEN": self.field_api_token,
         }
 
         say("ハブ、病院ポータル、救急隊端末を起動しています")
@@ -157,19 +161,19 @@ class Stack:
         hospital_code = self.description["demo_hospital"]["code"]
 
         say("事案を開始します(主訴: 胸痛、札幌駅付近)")
-        incident = _post(f"{self.field_url}/api/incidents", {"chief_complaint": "胸痛", "latitude": scene[0], "longitude": scene[1]})
+        incident = _post(f"{self.field_url}/api/incidents", {"chief_complaint": "胸痛", "latitude": scene[0], "longitude": scene[1]}, self.field_api_token)
         incident_id = incident["incident_id"]
 
         say("カードを読み取り、口頭同意で救急用サマリーを取得します")
-        summary = _post(f"{self.field_url}/api/incidents/{incident_id}/card", {"consent_mode": "verbal"})
+        summary = _post(f"{self.field_url}/api/incidents/{incident_id}/card", {"consent_mode": "verbal"}, self.field_api_token)
         say(f"  傷病者: {summary['patient']['family_name']} {summary['patient']['given_name']} / 薬剤 {len(summary['medications'])} 件 / 受診歴 {len(summary['visits'])} 件")
 
-        candidates = requests.get(f"{self.field_url}/api/incidents/{incident_id}/hospitals", timeout=10).json()["candidates"]
+        candidates = requests.get(f"{self.field_url}/api/incidents/{incident_id}/hospitals", headers=_bearer(self.field_api_token), timeout=10).json()["candidates"]
         if hospital_code not in {c["code"] for c in candidates}:
             raise StackError(f"demo hospital {hospital_code} is not among the candidates")
 
         say(f"搬送連絡を {self.description['demo_hospital']['name']} に送信します")
-        sent = _post(f"{self.field_url}/api/incidents/{incident_id}/transfer", {"hospital_codes": [hospital_code], "eta_minutes": 12})
+        sent = _post(f"{self.field_url}/api/incidents/{incident_id}/transfer", {"hospital_codes": [hospital_code], "eta_minutes": 12}, self.field_api_token)
         if sent["status"] != "sent":
             raise StackError(f"transfer packet {sent['packet_id']} was not sent: {sent['status']}")
 
@@ -197,8 +201,12 @@ def say(message: str) -> None:
         pass
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = requests.post(url, json=body, timeout=30)
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    response = requests.post(url, json=body, headers=_bearer(token), timeout=30)
     if response.status_code >= 400:
         raise StackError(f"POST {url} failed with HTTP {response.status_code}: {response.text[:300]}")
 
