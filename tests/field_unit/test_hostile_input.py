@@ -100,7 +100,7 @@ def test_fullwidth_time_correction(field_app) -> None:
         from field_unit import timeline
 
         stamp_id = next(e.current.id for e in timeline.entries(incident_id) if e.current)
-    response = client.post(f"/incidents/{incident_id}/timeline/{stamp_id}", data={"time": "１４：０５"})
+    response = client.post(f"/incidents/{incident_id}/timeline/{stamp_id}", data={"time": "００：００"})
     assert "error=" not in response.headers["Location"]
 
 
