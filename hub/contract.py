@@ -1,7 +1,7 @@
 """Wire formats shared by the hub, the field unit and the hospital portal.
 
 Pure data definitions: no Flask, no database. Every type converts to and from
-plain JSON-ready dicts; ``from_dict`` raises :class:`ContractError` naming the
+plain JSON-ready dicts. ``from_dict`` raises :class:`ContractError` naming the
 first field that is missing or malformed, so a bad packet is rejected whole.
 Dates travel as ISO 8601 strings (``YYYY-MM-DD``), times as ISO 8601 with an
 offset, stored in UTC.
@@ -59,7 +59,7 @@ TIMELINE_KEYS = (
     "handover",
 )
 
-# Why a マイナ救急 attempt stopped before the data was viewed (MynaSteps.stop_reason).
+# Reasons a マイナ救急 attempt stopped before the data was viewed (MynaSteps.stop_reason).
 # Hub problem codes (unlinked_card, expired_certificate, ...) may also appear.
 MYNA_STOP_REASONS = {
     "no_card": "カードを持っていない",
