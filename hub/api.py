@@ -25,10 +25,10 @@ from hub.contract import (
     TransferPacket,
 )
 from hub.documents.fhir import summary_bundle
-from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
+from hub.identity import check_not_revoked, decode_certificate, unlinked_card, verify_card
 from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
-from hub.summary import build_summary
+from hub.summary import SummaryGrant, build_summary, find_subject, load_records
 
 logger = logging.getLogger(__name__)
 
@@ -90,24 +90,34 @@ def request_summary() -> Any:
     certificate_der = decode_certificate(summary_request.certificate_der_b64)
     certificate = verify_card(certificate_der, current_app.config["TRUST_DIR"])
     check_not_revoked(certificate, current_app.config["CRL_DIR"], current_app.config["TRUST_DIR"])
-    patient = linked_patient(certificate)
+    subject = find_subject(certificate.issuer, certificate.serial_hex)
+    if subject is None:
+        raise unlinked_card()
+
     if summary_request.consent_mode == "pin":
         consent.check_pin_signature(client, summary_request, certificate_der)
 
-    grant = consent.new_grant(client, patient.id, summary_request, current_app.config["GRANT_MINUTES"])
-    summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
+    # Read the records before the grant is added to the session, so that its
+    # insert is flushed with the audit append rather than before the reads.
+    today = datetime.now(timezone.utc).date()
+    records = load_records(subject.id, today)
+    grant = consent.new_grant(client, subject.id, summary_request, current_app.config["GRANT_MINUTES"])
+    shown_grant = SummaryGrant(id=grant.id, expires_at=grant.expires_at, mode=grant.mode)
+    summary = build_summary(subject, records, shown_grant, today)
 
     commit_with_audit(
         AuditEntry(
             actor=client.name,
             organization_code=client.organization_code,
-            patient_id=patient.id,
+            patient_id=subject.id,
             action="view_summary",
-            legal_basis=LEGAL_BASIS[grant.mode],
-            detail={"grant_id": grant.id, "incident_id": grant.incident_id, "certificate_serial": certificate.serial_hex},
+            legal_basis=LEGAL_BASIS[shown_grant.mode],
+            detail={"grant_id": shown_grant.id, "incident_id": summary_request.incident_id,
+                    "certificate_serial": certificate.serial_hex},
         )
     )
-    logger.info("summary released under grant %s (mode %s)", grant.id, grant.mode)
+    # The committed grant's attributes are expired; reading them would cost a query.
+    logger.info("summary released under grant %s (mode %s)", shown_grant.id, shown_grant.mode)
     return jsonify(summary.to_dict())
 
 
