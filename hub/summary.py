@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Integer, Row, String, bindparam, cast, literal_column, null, select, union_all
 
 from hub.contract import InsuranceInfo, MedicationItem, NamedDateItem, PatientInfo, Summary, VisitItem
-from hub.models import CardLink, ClinicalItem, Insurance, Medication, Patient, Visit, db
+from hub.models import CardLink, ClinicalItem, ConsentGrant, Insurance, Medication, Patient, Visit, db
+from hub.prescription_checks import ContraindicationRule, CurrentDrug, interactions_between, taking_until
 
 CLAIMS_MONTHS = 3
 EPRESCRIPTION_DAYS = 45
@@ -61,9 +62,15 @@ class SummaryGrant:
     mode: str
 
 
-def find_subject(issuer: str, serial_hex: str) -> Row | None:
-    """Return the patient linked to the certificate with their newest insurance (one query), or None when unlinked."""
-    return db.session.execute(_SUBJECT_QUERY, {"issuer": issuer, "serial_hex": serial_hex}).first()
+def find_subject(issuer: str, serial_hex: str, client_id: int, request_id: str | None) -> Row | None:
+    """Return the patient linked to the certificate with their newest insurance (one query), or None when unlinked.
+
+    The row also carries the grant that ``client_id`` created earlier for
+    ``request_id`` (columns ``earlier_grant_*``, None when there is none), so a
+    repeated request costs no extra query.
+    """
+    parameters = {"issuer": issuer, "serial_hex": serial_hex, "client_id": client_id, "request_id": request_id}
+    return db.session.execute(_SUBJECT_QUERY, parameters).first()
 
 
 def load_records(patient_id: int, today: date) -> list[Row]:
@@ -72,8 +79,13 @@ def load_records(patient_id: int, today: date) -> list[Row]:
     return list(db.session.execute(_RECORDS_QUERY, {"patient_id": patient_id, "claims_from": claims_from}))
 
 
-def build_summary(subject: Row, records: list[Row], grant: SummaryGrant, today: date) -> Summary:
-    """Build the summary from :func:`find_subject`'s row and :func:`load_records`' rows, applying the windows."""
+def build_summary(
+    subject: Row, records: list[Row], grant: SummaryGrant, today: date, rules: tuple[ContraindicationRule, ...] = ()
+) -> Summary:
+    """Build the summary from :func:`find_subject`'s row and :func:`load_records`' rows, applying the windows.
+
+    ``rules`` is the 併用禁忌 rule table the current medications are checked against.
+    """
     grouped: dict[str, list[Row]] = {kind: [] for kind in (*SUMMARY_CATEGORIES, "medication", "visit")}
     for row in records:
         grouped[row.kind].append(row)
@@ -94,6 +106,8 @@ def build_summary(subject: Row, records: list[Row], grant: SummaryGrant, today: 
         dialysis=subject.dialysis or bool(_named_items(grouped["dialysis"], dialysis_since)),
         infections=_named_items(grouped["infection"], None),
         last_checkup_on=subject.last_checkup_on.isoformat() if subject.last_checkup_on else None,
+        procedures=_named_items(grouped["procedure"], months_before(today, CLAIMS_MONTHS)),
+        interactions=interactions_between(_current_drugs(grouped["medication"], today), rules),
     )
 
 
@@ -126,14 +140,22 @@ _SUBJECT_QUERY = (
         Insurance.id.label("insurance_id"), Insurance.insurer_number, Insurance.insurer_name, Insurance.symbol,
         Insurance.number, Insurance.branch, Insurance.relationship, Insurance.copay_ratio, Insurance.valid_from,
         Insurance.valid_to, Insurance.limit_category,
+        ConsentGrant.id.label("earlier_grant_id"), ConsentGrant.patient_id.label("earlier_grant_patient_id"),
+        ConsentGrant.incident_id.label("earlier_grant_incident_id"), ConsentGrant.mode.label("earlier_grant_mode"),
+        ConsentGrant.expires_at.label("earlier_grant_expires_at"),
+        ConsentGrant.revoked_at.label("earlier_grant_revoked_at"),
     )
     .select_from(CardLink)
     .join(Patient, Patient.id == CardLink.patient_id)
     .outerjoin(Insurance, Insurance.id == _NEWEST_INSURANCE)
+    .outerjoin(
+        ConsentGrant,
+        (ConsentGrant.client_id == bindparam("client_id")) & (ConsentGrant.request_id == bindparam("request_id")),
+    )
     .where(CardLink.issuer == bindparam("issuer"), CardLink.serial_hex == bindparam("serial_hex"))
 )
 
-SUMMARY_CATEGORIES = ("condition", "allergy", "surgery", "dialysis", "infection")
+SUMMARY_CATEGORIES = ("condition", "allergy", "surgery", "dialysis", "infection", "procedure")
 
 
 def _no(kind: type) -> Any:
@@ -202,6 +224,19 @@ def _medications(rows: list[Row], today: date) -> list[MedicationItem]:
         )
 
     return items
+
+
+def _current_drugs(rows: list[Row], today: date) -> list[CurrentDrug]:
+    """Return the medications still taken today (days' supply, or 14 days when it cannot be computed).
+
+    NOTE: only drugs dispensed within the 3-month window are read, so a supply
+    longer than 3 months that started before the window is not checked here.
+    """
+    return [
+        CurrentDrug(name=row.name, ingredient=row.ingredient, route=row.route, hospital_name=row.hospital)
+        for row in rows
+        if taking_until(row.happened_on, row.days) >= today
+    ]
 
 
 def _visits(rows: list[Row]) -> list[VisitItem]:
