@@ -1,4 +1,4 @@
-"""Command line of the hub: ``serve``, ``migrate``, ``verify-audit``, ``import`` and ``admin``."""
+"""Command line of the hub: ``serve``, ``migrate``, ``verify-audit``, ``import``, ``admin`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from hub import admin_cli, audit
 from hub.app import create_app
 from hub.importers import cli as import_cli
+from hub.statistics import cli as statistics_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="データベースのスキーマを最新に更新します (Alembic)")
     import_cli.add_parser(commands)
     admin_cli.add_parser(commands)
+    statistics_cli.configure_parser(commands.add_parser("stats", help="救急活動の統計を集計・出力します"))
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "admin":
         return _admin(args)
+
+    if args.command == "stats":
+        return statistics_cli.run(args)
 
     return _verify_audit()
 

@@ -15,6 +15,7 @@ from hub import api, api_access, api_records, config, openapi
 from hub.database import upgrade_schema
 from hub.models import db
 from hub.problems import ApiProblem
+from hub.statistics.views import bp as statistics_bp
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_access.bp)
     app.register_blueprint(api_records.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(statistics_bp)
     _register_error_handlers(app)
     app.before_request(_reject_nul_characters)
     return app

@@ -59,6 +59,20 @@ TIMELINE_KEYS = (
     "handover",
 )
 
+# Why a マイナ救急 attempt stopped before the data was viewed (MynaSteps.stop_reason).
+# Hub problem codes (unlinked_card, expired_certificate, ...) may also appear.
+MYNA_STOP_REASONS = {
+    "no_card": "カードを持っていない",
+    "consent_refused": "同意が得られなかった(拒否)",
+    "urgent": "処置を優先(緊急度が高い)",
+    "card_error": "カードを読み取れなかった",
+    "not_my_number_card": "マイナンバーカードではなかった",
+    "unlinked_card": "保険証利用登録なし",
+    "expired_certificate": "電子証明書の期限切れ",
+    "unknown_card": "電子証明書を確認できなかった",
+    "unreachable": "通信不良",
+}
+
 TRANSFER_STATUSES = (
     "sent",
     "delivered",

@@ -29,7 +29,9 @@ from mynacard.persona import CardPersona  # noqa: E402
 DEMO_SEED = 20261204
 DEMO_PATIENTS = 200
 DEMO_CARDS = 3
+DEMO_INCIDENTS = 3000
 FIRE_DEPARTMENT = ("FD-011002", "札幌市消防局")
+FIRE_ADMIN_LOGIN = "fd-admin"
 UNIT_NAME = "札幌市消防局 中央救急1"
 SCENE = (43.0687, 141.3508)  # Sapporo Station
 
@@ -70,8 +72,8 @@ def build(var_dir: Path, data_dir: Path, today: date | None = None) -> dict:
         "tokens": secrets,
     }
 
-    print("==> ハブのデータベースを準備しています")
-    _seed_hub(var_dir, stack, hospitals, drugs, patients)
+    print("==> ハブのデータベースを準備しています(救急搬送困難事案の週次統計を含む)")
+    _seed_hub(var_dir, stack, hospitals, drugs, patients, data_dir / "fdma")
 
     print("==> 病院ポータルのデモ用職員アカウントを準備しています")
     stack["portal_accounts"] = _seed_portal(var_dir, stack)
@@ -114,7 +116,7 @@ def _load_or_create_secrets(var_dir: Path) -> dict:
 
     path = var_dir / "secrets.json"
     secrets = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    for name in ("field_unit", "hospital", "portal_secret_key"):
+    for name in ("field_unit", "hospital", "portal_secret_key", "hub_secret_key", "fire_admin_password"):
         secrets.setdefault(name, new_token())
 
     path.write_text(json.dumps(secrets), encoding="utf-8")
@@ -127,7 +129,7 @@ def _nearest_emergency_hospital(hospitals: list[HospitalRecord]) -> HospitalReco
     return min(located, key=lambda h: distance_km(SCENE[0], SCENE[1], h.latitude, h.longitude))
 
 
-def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients: list) -> None:
+def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients: list, fdma_dir: Path) -> None:
     os.environ["HUB_INSTANCE_DIR"] = str(var_dir / "hub")
     os.environ["HUB_TRUST_DIR"] = stack["trust_dir"]
 
@@ -149,6 +151,52 @@ def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients
                 seed.ClientSpec("hospital-demo", "hospital", stack["demo_hospital"]["code"], stack["tokens"]["hospital"]),
             ]
         )
+        _seed_fire_admin(stack["tokens"]["fire_admin_password"][:16])
+        _seed_incident_reports(hospitals)
+        _seed_fdma_series(fdma_dir)
+
+
+def _seed_incident_reports(hospitals: list[HospitalRecord]) -> None:
+    """A year of synthetic de-identified incidents from the demo tablet, for the statistics screens."""
+    from hub.demo_incidents import generate_incident_reports
+    from hub.models import ApiClient, IncidentReport, db
+
+    client = db.session.execute(db.select(ApiClient).where(ApiClient.name == "field-unit-demo")).scalar_one()
+    if db.session.execute(db.select(IncidentReport.id).where(IncidentReport.client_id == client.id).limit(1)).first():
+        return
+
+    codes = [h.code for h in hospitals if h.emergency_designated and h.address.startswith("札幌市")] or [h.code for h in hospitals[:20]]
+    reports = generate_incident_reports(DEMO_INCIDENTS, DEMO_SEED, datetime.now(timezone.utc).date(), "札幌市消防局", codes)
+    db.session.add_all(
+        IncidentReport(
+            incident_id=report.incident_id,
+            client_id=client.id,
+            fire_department_code=FIRE_DEPARTMENT[0],
+            payload=report.to_dict(),
+        )
+        for report in reports
+    )
+    db.session.commit()
+
+
+def _seed_fdma_series(fdma_dir: Path) -> None:
+    """The FDMA weekly 救急搬送困難事案 series, so the department compares itself with the nation."""
+    from hub.statistics.importing import import_fdma_series
+    from hub.statistics.models import StatFdmaWeekly
+    from hub.models import db
+
+    if db.session.execute(db.select(StatFdmaWeekly.id).limit(1)).first() is None:
+        import_fdma_series(fdma_dir)
+
+
+def _seed_fire_admin(password: str) -> None:
+    """The fire department's administrator, who reads the statistics screens."""
+    from hub.accounts import create_user
+    from hub.models import User, db
+
+    if db.session.execute(db.select(User.id).where(User.login == FIRE_ADMIN_LOGIN)).first() is None:
+        create_user(FIRE_ADMIN_LOGIN, "消防 管理者", "fire_admin", FIRE_DEPARTMENT[0], password)
+        db.session.commit()
 
 
 # Demo staff of the hospital portal: (login id, name, role, emergency-view rights).

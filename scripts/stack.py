@@ -109,7 +109,11 @@ class Stack:
 
     def _start_apps(self) -> None:
         tokens = self.description["tokens"]
-        hub_env = {"HUB_INSTANCE_DIR": str(self.var_dir / "hub"), "HUB_TRUST_DIR": self.description["trust_dir"]}
+        hub_env = {
+            "HUB_INSTANCE_DIR": str(self.var_dir / "hub"),
+            "HUB_TRUST_DIR": self.description["trust_dir"],
+            "HUB_SECRET_KEY": tokens["hub_secret_key"],
+        }
         portal_env = {"PORTAL_HUB_URL": self.hub_url, **portal_environment(self.var_dir, self.description)}
         field_env = {
             "FIELD_HUB_URL": self.hub_url,
@@ -221,6 +225,12 @@ def _terminate(name: str, process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def _print_fire_admin(stack: Stack) -> None:
+    password = stack.description["tokens"]["fire_admin_password"][:16]
+    print(f"消防本部の統計画面: {stack.hub_url}/admin/statistics/")
+    print(f"  ログイン fd-admin  パスワード {password}")
+
+
 def _print_portal_accounts(description: dict[str, Any]) -> None:
     print("病院ポータルのデモ用アカウント:")
     for account in description.get("portal_accounts", []):
@@ -243,6 +253,7 @@ def run_demo(var_dir: Path) -> int:
         print(f"  病院ポータル  {stack.portal_url}/")
         print(f"  ハブ (API)    {stack.hub_url}/api/v1/health")
         _print_portal_accounts(stack.description)
+        _print_fire_admin(stack)
         print(f"ログ: {stack.log_dir}")
         print("Ctrl-C で全て停止します。")
         while not stopping.wait(1.0):
