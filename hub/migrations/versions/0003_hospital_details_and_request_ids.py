@@ -3,8 +3,8 @@
 Adds the hospital list's departments, bed count and acute stroke care to
 organizations, and the idempotency key of the summary request to consent grants.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_statistics
 Create Date: 2026-12-04
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0002'
-down_revision: Union[str, Sequence[str], None] = '0001'
+revision: str = '0003'
+down_revision: Union[str, Sequence[str], None] = '0002_statistics'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
