@@ -4,11 +4,13 @@ interactions in the summary, hospital details, and GCS/pupils/severity vitals.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from hub import api
 from hub.contract import ContractError, HospitalInfo, Summary, SummaryRequest, TransferPacket, Vitals
 from hub.documents.fhir import summary_bundle
 from hub.models import AuditEvent, ClinicalItem, ConsentGrant, Medication, Organization, Patient, db
@@ -258,3 +260,23 @@ def test_seed_refreshes_stored_hospital(app) -> None:
 
         assert row.beds == 80
         assert row.stroke_care is True
+
+
+def test_request_id_race_becomes_redelivery(client, app, issued_card, monkeypatch) -> None:
+    first = request_summary(client, issued_card, request_id="REQ-1")
+    real_find_subject = api.find_subject
+    calls = []
+
+    def find_without_earlier_grant(*args):
+        # The first lookup misses the grant, as a concurrent request that had not yet committed would.
+        calls.append(args)
+        row = real_find_subject(*args)
+        return SimpleNamespace(**{**row._asdict(), "earlier_grant_id": None}) if len(calls) == 1 else row
+
+    monkeypatch.setattr(api, "find_subject", find_without_earlier_grant)
+    second = request_summary(client, issued_card, request_id="REQ-1")
+
+    assert second.status_code == 200
+    assert second.json["grant_id"] == first.json["grant_id"]
+    with app.app_context():
+        assert db.session.query(ConsentGrant).count() == 1
