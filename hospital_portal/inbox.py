@@ -121,6 +121,9 @@ def latest_notes(transfer_ids: list[str]) -> dict[str, PreparationNote]:
     return {row.transfer_id: row for row in rows}
 
 
+MAX_ETA_MINUTES = 24 * 60
+
+
 def eta_deadline(view: TransferView) -> str | None:
     """Return the expected arrival time (sent_at + ETA minutes) as ISO 8601, or None without an ETA."""
     packet = view.packet
@@ -134,6 +137,10 @@ def eta_deadline(view: TransferView) -> str | None:
 
     if sent.tzinfo is None:
         sent = sent.replace(tzinfo=timezone.utc)
+
+    # One bad packet must not blank the inbox: an ETA beyond a day is shown as unknown.
+    if not 0 <= packet.eta_minutes <= MAX_ETA_MINUTES:
+        return None
 
     return (sent + timedelta(minutes=packet.eta_minutes)).isoformat()
 

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -108,6 +109,10 @@ class Stack:
         _wait_for(self._card_ready, "仮想カード")
 
     def _start_apps(self) -> None:
+        for port in (self.ports.hub, self.ports.portal, self.ports.field):
+            if not _port_free(port):
+                raise StackError(f"ポート {port} は使用中です。前回のデモが残っていれば停止してから再実行してください")
+
         tokens = self.description["tokens"]
         hub_env = {
             "HUB_INSTANCE_DIR": str(self.var_dir / "hub"),
@@ -184,7 +189,11 @@ class Stack:
 
 
 def say(message: str) -> None:
-    print(f"==> {message}", flush=True)
+    # A closed pipe (demo piped into a pager that quit) must not stop the cleanup.
+    try:
+        print(f"==> {message}", flush=True)
+    except (BrokenPipeError, OSError):
+        pass
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +202,16 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
         raise StackError(f"POST {url} failed with HTTP {response.status_code}: {response.text[:300]}")
 
     return response.json()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+
+    return True
 
 
 def _http_ok(url: str) -> bool:
@@ -243,13 +262,15 @@ def run_demo(var_dir: Path) -> int:
     stack = Stack(var_dir)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # A shell starts background jobs with SIGINT ignored; Ctrl-C and kill -INT must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     try:
         stack.start()
         stack.run_incident()
         print()
         print("デモが動いています。続きはブラウザで操作できます:")
-        print(f"  救急隊端末    {stack.field_url}/")
+        print(f"  救急隊端末    {stack.field_url}/  (勤務開始: 隊長名は任意、画面ロック解除コードは4〜8桁で自由に決めます)")
         print(f"  病院ポータル  {stack.portal_url}/")
         print(f"  ハブ (API)    {stack.hub_url}/api/v1/health")
         _print_portal_accounts(stack.description)
@@ -260,6 +281,10 @@ def run_demo(var_dir: Path) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:
+        # Output went to a pipe that closed; stop quietly and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except PcscdError as exc:
         print("エラー: pcscd を起動できませんでした。別のデモやテストが動いていれば停止してから再実行してください。", file=sys.stderr)
         print(f"  詳細: {exc}", file=sys.stderr)
@@ -268,8 +293,8 @@ def run_demo(var_dir: Path) -> int:
         print(f"エラー: デモを開始できませんでした: {exc}", file=sys.stderr)
         return 1
     finally:
-        say("停止しています")
         stack.stop()
+        say("停止しました")
 
     return 0
 
