@@ -9,6 +9,7 @@ only; its alerts go to the crew.
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, session
@@ -18,6 +19,7 @@ from field_unit.incidents import DEFAULT_SCENE, candidates_for, incident_or_404,
 from field_unit.text_input import has_control_characters, valid_coordinates
 from hub.contract import MAX_ETA_MINUTES
 
+logger = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api")
 OPEN_ENDPOINTS = {"api.status"}
 
@@ -30,6 +32,8 @@ class BadBody(ValueError):
 def require_crew_or_token() -> Any:
     if request.endpoint in OPEN_ENDPOINTS or caller_authorized():
         return None
+
+    logger.warning("api call %s %s rejected: no crew session and no valid token", request.method, request.endpoint)
     return jsonify({"error": "救急隊端末にサインインし、画面ロックを解除してから操作してください。"}), 401
 
 
@@ -153,5 +157,6 @@ def transfer(incident_id: str) -> Any:
             incident, [str(code) for code in codes], unit_name(), eta, str(body.get("notes", "")), str(body.get("packet_id") or "") or None
         )
     except transfers.TransferError as exc:
+        logger.info("transfer for incident %s rejected on the tablet: %s", incident.id, exc)
         return jsonify({"error": exc.user_message}), 400
     return jsonify({"packet_id": packet.packet_id, "status": packet.status}), 201

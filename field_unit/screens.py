@@ -450,6 +450,7 @@ def transfer(incident_id: str) -> Any:
         eta = transfers.parse_eta(request.form.get("eta_minutes", ""))
         transfers.queue_transfer(incident, codes, unit_name(), eta, request.form.get("notes", ""), request.form.get("packet_id") or None)
     except transfers.TransferError as exc:
+        logger.info("transfer for incident %s rejected on the tablet", incident.id)
         return redirect(url_for("screens.hospitals", incident_id=incident.id, error=exc.user_message))
     return redirect(url_for("screens.hospitals", incident_id=incident.id))
 
