@@ -157,6 +157,6 @@ def transfer(incident_id: str) -> Any:
             incident, [str(code) for code in codes], unit_name(), eta, str(body.get("notes", "")), str(body.get("packet_id") or "") or None
         )
     except transfers.TransferError as exc:
-        logger.info("transfer for incident %s rejected on the tablet: %s", incident.id, exc)
+        logger.info("transfer for incident %s rejected on the tablet", incident.id)
         return jsonify({"error": exc.user_message}), 400
     return jsonify({"packet_id": packet.packet_id, "status": packet.status}), 201
