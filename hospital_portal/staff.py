@@ -108,6 +108,9 @@ def check_totp(staff: Staff, code: str, unix_time: float | None = None) -> None:
     if not staff.totp_secret:
         raise StaffError("二段階認証が設定されていません。管理者に連絡してください。")
 
+    if totp.normalise_code(code) is None:
+        raise StaffError("確認コードは認証アプリに表示された数字6桁で入力してください。")
+
     step = totp.verify(staff.totp_secret, code, unix_time=unix_time, last_used_step=staff.totp_last_step)
     if step is None:
         _count_failure(staff)
