@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ from hospital_portal.config import ephemeral_secret_key, load_settings
 from hospital_portal.inbox import init_inbox
 from hospital_portal.models import db
 from hospital_portal.trends import clock_time
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

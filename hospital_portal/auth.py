@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +17,9 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from hospital_portal.models import Staff, db
 from hospital_portal.staff import StaffError, check_password, check_totp, mark_signed_in, may, record_audit
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 bp = Blueprint("auth", __name__)
 

@@ -7,7 +7,6 @@ lives in memory only. Fetching marks the hub's new packets as delivered.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,10 +16,11 @@ from typing import Any
 from flask import Flask, current_app
 
 from hospital_portal.models import DEPARTMENTS, PreparationNote, db
+from hospital_portal.logsafe import portal_logger
 from hub.client import HubClient, HubError
 from hub.contract import DECLINE_REASONS, SEVERITIES, TransferView
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 STATUS_LABELS = {
     "sent": "新着",

@@ -6,7 +6,6 @@ in a row lock the account for fifteen minutes.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -14,8 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hospital_portal import totp
 from hospital_portal.models import ROLES, Staff, StaffAuditEntry, db, utcnow
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -28,11 +27,12 @@ from hospital_portal.inbox import (
 from hospital_portal.models import DEPARTMENTS, PreparationNote, db, utcnow
 from hospital_portal.staff import may, record_audit
 from hospital_portal.trends import vital_trends
+from hospital_portal.logsafe import portal_logger
 from hub.client import HubError
 from hub.contract import DECLINE_REASONS, SEVERITIES, TransferOutcome, TransferView
 from hub.documents.handover_pdf import render_handover_pdf
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 bp = Blueprint("views", __name__)
 
