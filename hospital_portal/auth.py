@@ -155,6 +155,12 @@ def totp_submit() -> Any:
     return _finish_sign_in(staff, next_path)
 
 
+@bp.get("/logout")
+def logout_page() -> Any:
+    """Offer a sign-out button: a GET must not change state, and a link or typed address lands here."""
+    return render_template("logout.html")
+
+
 @bp.post("/logout")
 def logout() -> Any:
     staff = signed_in_staff()
