@@ -155,9 +155,15 @@ def age_on(birth_date: str, when: date) -> int | None:
     return when.year - born.year - (0 if (when.month, when.day) >= (born.month, born.day) else 1)
 
 
+def patient_visible(view: TransferView, emergency_view: bool) -> bool:
+    """Patient data is shown only with 救急時閲覧権限 and never for a packet withdrawn because another hospital accepted."""
+    return emergency_view and view.status != "withdrawn"
+
+
 def screen_row(view: TransferView, note: PreparationNote | None, show_patient: bool) -> dict[str, Any]:
     """Build the inbox row the screen shows; patient fields only when ``show_patient`` (救急時閲覧権限)."""
     packet = view.packet
+    show_patient = patient_visible(view, show_patient)
     department = note.department if note and note.department else suggest_department(packet.chief_complaint)
     latest_vitals = max(packet.vitals, key=lambda item: item.measured_at) if packet.vitals else None
 

@@ -21,6 +21,7 @@ from hospital_portal.inbox import (
     find_transfer,
     hub_client,
     latest_notes,
+    patient_visible,
     replace_cached,
     screen_row,
 )
@@ -83,7 +84,7 @@ def inbox_api() -> Any:
 def transfer_page(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
     staff = signed_in_staff()
-    show_patient = may(staff, "emergency_view")
+    show_patient = patient_visible(view, may(staff, "emergency_view"))
 
     if show_patient and view.status in ("sent", "delivered"):
         view = _mark_viewed(view)
@@ -178,6 +179,9 @@ def outcome(transfer_id: str) -> Any:
 @permission_required("emergency_view")
 def handover_pdf(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
+    if view.status == "withdrawn":
+        return _withdrawn_message()
+
     pdf = render_handover_pdf(view.packet, view)
     record_audit(signed_in_staff(), "print_handover_pdf", transfer_id=transfer_id)
     return Response(pdf, mimetype="application/pdf", headers={
@@ -189,6 +193,9 @@ def handover_pdf(transfer_id: str) -> Any:
 @permission_required("emergency_view")
 def fhir_document(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
+    if view.status == "withdrawn":
+        return _withdrawn_message()
+
     try:
         document = hub_client().transfer_fhir(view.transfer_id)
     except HubError as exc:
@@ -200,6 +207,11 @@ def fhir_document(transfer_id: str) -> Any:
     return Response(body, mimetype="application/fhir+json", headers={
         "Content-Disposition": f'attachment; filename="transfer-{transfer_id}.fhir.json"', "Cache-Control": "no-store",
     })
+
+
+def _withdrawn_message() -> Any:
+    message = "この搬送連絡は他院が受け入れたため取り下げられました。傷病者情報と文書は表示しません。"
+    return render_template("message.html", title="取下げ済み", message=message), 410
 
 
 def _own_transfer_or_404(transfer_id: str) -> TransferView:
@@ -241,7 +253,7 @@ def _render_transfer(view: TransferView, show_patient: bool | None = None, error
                      typed_note: dict[str, str] | None = None, typed_outcome: dict[str, str] | None = None) -> Any:
     staff = signed_in_staff()
     if show_patient is None:
-        show_patient = may(staff, "emergency_view")
+        show_patient = patient_visible(view, may(staff, "emergency_view"))
 
     notes = list(db.session.execute(
         db.select(PreparationNote).where(PreparationNote.transfer_id == view.transfer_id)

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 from hospital_portal import totp
+from hub.client import HubClient
 from hub.contract import TransferView
 from tests.browser.hospital_portal.conftest import PASSWORD, PortalUnderTest
 from tests.hospital_portal.packets import sample_packet
-from tests.hospital_portal.servers import HOSPITAL_CODE
+from tests.hospital_portal.servers import HOSPITAL_CODE, OTHER_HOSPITAL_CODE
 
 WAIT_MILLISECONDS = 15_000
 
@@ -128,3 +129,24 @@ def test_clerk_sees_no_patient(page, stack: PortalUnderTest, screenshots: Path) 
 
     assert "救急時閲覧権限がないため" in page.inner_text("#summary")
     assert page.query_selector("#accept") is None
+
+
+def test_withdrawn_packet_is_grey_and_silent(page, stack: PortalUnderTest, screenshots: Path) -> None:
+    sign_in(page, stack, screenshots, role="nurse")
+    page.wait_for_function("document.getElementById('updated').textContent.startsWith('最終更新')", timeout=WAIT_MILLISECONDS)
+    alerts_before = page.evaluate("window.portalAlerts")
+
+    # Hold the screen's polls while the packet is sent and withdrawn, so it first appears already withdrawn.
+    page.route("**/inbox/feed", lambda route: route.abort())
+    views = stack.hub.send(sample_packet(hospital_codes=[HOSPITAL_CODE, OTHER_HOSPITAL_CODE], chief_complaint="腹痛"))
+    mine = next(view for view in views if view.hospital_code == HOSPITAL_CODE)
+    theirs = next(view for view in views if view.hospital_code == OTHER_HOSPITAL_CODE)
+    HubClient(stack.hub.url, stack.hub.other_hospital_token).update_transfer_status(theirs.transfer_id, "accepted")
+    page.unroute("**/inbox/feed")
+
+    card = wait_for_card(page, mine.transfer_id)
+    page.screenshot(path=str(screenshots / "08-withdrawn.png"), full_page=True)
+
+    assert "withdrawn" in card.get_attribute("class")
+    assert page.evaluate("window.portalAlerts") == alerts_before
+    assert not page.is_visible("#banner")
