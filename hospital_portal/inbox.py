@@ -155,6 +155,33 @@ def age_on(birth_date: str, when: date) -> int | None:
     return when.year - born.year - (0 if (when.month, when.day) >= (born.month, born.day) else 1)
 
 
+# Packets in these states need nothing more from the ER, so the screen shows them only for a day.
+CLOSED_STATUSES = frozenset({"handed_over", "declined", "withdrawn"})
+RECENT_CLOSED = timedelta(hours=24)
+
+
+def on_screen(view: TransferView, now: datetime, include_older: bool) -> bool:
+    """Keep open packets, and closed ones whose last change is within :data:`RECENT_CLOSED`.
+
+    NOTE: this only keeps the screen's feed small. The hub still returns every
+    transfer the hospital ever received, with full payloads, on each fetch;
+    ``GET /api/v1/transfers`` needs paging or an ``updated_since`` filter so
+    the portal can ask for recent changes only.
+    """
+    if include_older or view.status not in CLOSED_STATUSES:
+        return True
+
+    try:
+        updated = datetime.fromisoformat(view.updated_at)
+    except ValueError:
+        return True
+
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=timezone.utc)
+
+    return now - updated <= RECENT_CLOSED
+
+
 def patient_visible(view: TransferView, emergency_view: bool) -> bool:
     """Patient data is shown only with 救急時閲覧権限 and never for a packet withdrawn because another hospital accepted."""
     return emergency_view and view.status != "withdrawn"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -21,6 +22,7 @@ from hospital_portal.inbox import (
     find_transfer,
     hub_client,
     latest_notes,
+    on_screen,
     patient_visible,
     replace_cached,
     screen_row,
@@ -53,12 +55,18 @@ def inbox_page() -> Any:
 @bp.get("/inbox/feed")
 @login_required
 def inbox_feed() -> Any:
-    """Return the inbox rows for the screen; patient fields only for staff with emergency-view rights."""
+    """Return the inbox rows for the screen; patient fields only for staff with emergency-view rights.
+
+    Closed packets older than a day are left out unless ``?older=1`` asks for them.
+    """
     cache = current_inbox()
     staff = signed_in_staff()
-    notes = latest_notes([view.transfer_id for view in cache.views])
-    rows = [screen_row(view, notes.get(view.transfer_id), may(staff, "emergency_view")) for view in cache.views]
-    return jsonify({"transfers": rows, "error": cache.error})
+    include_older = request.args.get("older") == "1"
+    now = datetime.now(timezone.utc)
+    views = [view for view in cache.views if on_screen(view, now, include_older)]
+    notes = latest_notes([view.transfer_id for view in views])
+    rows = [screen_row(view, notes.get(view.transfer_id), may(staff, "emergency_view")) for view in views]
+    return jsonify({"transfers": rows, "error": cache.error, "hidden_older": len(cache.views) - len(views)})
 
 
 @bp.get("/api/inbox")
