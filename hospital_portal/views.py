@@ -20,6 +20,7 @@ from hospital_portal.inbox import (
     current_inbox,
     eta_deadline,
     find_transfer,
+    hub_message,
     hub_client,
     latest_notes,
     on_screen,
@@ -40,7 +41,9 @@ logger = portal_logger(__name__)
 bp = Blueprint("views", __name__)
 
 MAX_NOTE_CHARS = 2000
+MAX_TEAM_CHARS = 200
 MAX_DIAGNOSIS_CHARS = 200
+
 
 
 @bp.get("/")
@@ -145,7 +148,10 @@ def add_note(transfer_id: str) -> Any:
     if not (department or team or text):
         return _render_transfer(view, error="診療科、呼出チーム、メモのいずれかを入力してください。", status=400, typed_note=typed)
 
-    if len(text) > MAX_NOTE_CHARS or len(team) > 200:
+    if len(team) > MAX_TEAM_CHARS:
+        return _render_transfer(view, error=f"呼出チームは {MAX_TEAM_CHARS} 文字以内にしてください。", status=400, typed_note=typed)
+
+    if len(text) > MAX_NOTE_CHARS:
         return _render_transfer(view, error=f"メモは {MAX_NOTE_CHARS} 文字以内にしてください。", status=400, typed_note=typed)
 
     staff = signed_in_staff()
@@ -176,7 +182,7 @@ def outcome(transfer_id: str) -> Any:
         updated = hub_client().record_outcome(transfer_id, TransferOutcome(diagnosis, severity, utcnow().isoformat()))
     except HubError as exc:
         logger.warning("recording the outcome of transfer %s failed: %s", transfer_id, exc.code)
-        return _render_transfer(view, error=exc.user_message, status=502, typed_outcome=typed)
+        return _render_transfer(view, error=hub_message(exc), status=502, typed_outcome=typed)
 
     replace_cached(updated)
     record_audit(signed_in_staff(), "record_outcome", transfer_id=transfer_id, detail={"severity": severity})
@@ -208,7 +214,7 @@ def fhir_document(transfer_id: str) -> Any:
         document = hub_client().transfer_fhir(view.transfer_id)
     except HubError as exc:
         logger.warning("FHIR export of transfer %s failed: %s", transfer_id, exc.code)
-        return render_template("message.html", title="FHIR 出力", message=exc.user_message), 502
+        return render_template("message.html", title="FHIR 出力", message=hub_message(exc)), 502
 
     record_audit(signed_in_staff(), "export_fhir", transfer_id=transfer_id)
     body = json.dumps(document, ensure_ascii=False, indent=2)
@@ -250,7 +256,14 @@ def _update_status(view: TransferView, status: str, reason: str | None) -> Any:
         updated = hub_client().update_transfer_status(view.transfer_id, status, reason)
     except HubError as exc:
         logger.warning("status %s for transfer %s failed: %s", status, view.transfer_id, exc.code)
-        return _render_transfer(view, error=exc.user_message, status=409 if exc.status == 409 else 502)
+        if exc.code == "invalid_transition":
+            # Show the state the hub holds now (someone may have answered first), not the stale one.
+            view = find_transfer(view.transfer_id) or view
+            label = STATUS_LABELS.get(view.status, "不明な状態")
+            message = f"この搬送連絡は現在「{label}」のため、その状態には変更できません。最新の状態を表示しています。"
+            return _render_transfer(view, error=message, status=409)
+
+        return _render_transfer(view, error=hub_message(exc), status=409 if exc.status == 409 else 502)
 
     replace_cached(updated)
     record_audit(signed_in_staff(), f"status_{status}", transfer_id=view.transfer_id, detail={"reason": reason})
