@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from hub import consent
@@ -26,10 +27,11 @@ from hub.contract import (
     TransferPacket,
 )
 from hub.documents.fhir import summary_bundle
-from hub.identity import check_not_revoked, decode_certificate, linked_patient, verify_card
-from hub.models import ApiClient, BenchmarkRow, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Patient, Transfer, db, utcnow
+from hub.identity import check_not_revoked, decode_certificate, unlinked_card, verify_card
+from hub.models import ApiClient, BenchmarkRow, CardLink, ConsentGrant, IncidentReport as IncidentReportRow, Organization, Transfer, db, utcnow
 from hub.problems import ApiProblem, bad_request, not_found
-from hub.summary import build_summary
+from hub.prescription_checks import ContraindicationRule, load_rules
+from hub.summary import SummaryGrant, build_summary, find_subject, load_records
 
 logger = logging.getLogger(__name__)
 
@@ -91,25 +93,101 @@ def request_summary() -> Any:
     certificate_der = decode_certificate(summary_request.certificate_der_b64)
     certificate = verify_card(certificate_der, current_app.config["TRUST_DIR"])
     check_not_revoked(certificate, current_app.config["CRL_DIR"], current_app.config["TRUST_DIR"])
-    patient = linked_patient(certificate)
+    subject = find_subject(certificate.issuer, certificate.serial_hex, client.id, summary_request.request_id)
+    if subject is None:
+        raise unlinked_card()
+
+    if subject.earlier_grant_id is not None:
+        return _redeliver_summary(client, summary_request, subject, certificate.serial_hex)
+
     if summary_request.consent_mode == "pin":
         consent.check_pin_signature(client, summary_request, certificate_der)
 
-    grant = consent.new_grant(client, patient.id, summary_request, current_app.config["GRANT_MINUTES"])
-    summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
+    # Read the records before the grant is added to the session, so that its
+    # insert is flushed with the audit append rather than before the reads.
+    today = datetime.now(timezone.utc).date()
+    records = load_records(subject.id, today)
+    grant = consent.new_grant(client, subject.id, summary_request, current_app.config["GRANT_MINUTES"])
+    shown_grant = SummaryGrant(id=grant.id, expires_at=grant.expires_at, mode=grant.mode)
+    summary = build_summary(subject, records, shown_grant, today, _rules())
 
-    commit_with_audit(
-        AuditEntry(
-            actor=client.name,
-            organization_code=client.organization_code,
-            patient_id=patient.id,
-            action="view_summary",
-            legal_basis=LEGAL_BASIS[grant.mode],
-            detail={"grant_id": grant.id, "incident_id": grant.incident_id, "certificate_serial": certificate.serial_hex},
-        )
-    )
-    logger.info("summary released under grant %s (mode %s)", grant.id, grant.mode)
+    try:
+        commit_with_audit(_summary_audit_entry(client, subject.id, shown_grant, summary_request, certificate.serial_hex))
+    except IntegrityError:
+        # A concurrent request with the same request_id stored its grant first,
+        # so this one becomes its re-delivery. Any other conflict is raised again.
+        db.session.rollback()
+        subject = find_subject(certificate.issuer, certificate.serial_hex, client.id, summary_request.request_id)
+        if summary_request.request_id is None or subject is None or subject.earlier_grant_id is None:
+            raise
+
+        return _redeliver_summary(client, summary_request, subject, certificate.serial_hex)
+
+    # The committed grant's attributes are expired; reading them would cost a query.
+    logger.info("summary released under grant %s (mode %s)", shown_grant.id, shown_grant.mode)
     return jsonify(summary.to_dict())
+
+
+def _redeliver_summary(client: ApiClient, summary_request: SummaryRequest, subject: Row, certificate_serial: str) -> Any:
+    """Return the summary of the grant an earlier request_id created, rebuilt from the current records, and audit it.
+
+    The summary is built again rather than stored: the hub keeps no copy of
+    released summaries. The PIN challenge is not checked again, because it was
+    consumed by the first request.
+    """
+    same_request = (
+        subject.earlier_grant_patient_id == subject.id
+        and subject.earlier_grant_incident_id == summary_request.incident_id
+        and subject.earlier_grant_mode == summary_request.consent_mode
+    )
+    if not same_request:
+        logger.warning("request_id %s of client %s reused for a different summary request", summary_request.request_id, client.name)
+        raise ApiProblem(409, "request_id_reused", "同じ要求IDで別の要求が送られました。新しい要求IDで送り直してください。")
+
+    expires_at = subject.earlier_grant_expires_at
+    if subject.earlier_grant_revoked_at is not None or expires_at <= utcnow():
+        logger.info("re-delivery of grant %s rejected: grant revoked or expired", subject.earlier_grant_id)
+        raise ApiProblem(403, "grant_not_valid", "この要求の同意は取り消されたか有効期限が切れています。もう一度同意を取得してください。")
+
+    today = datetime.now(timezone.utc).date()
+    shown_grant = SummaryGrant(id=subject.earlier_grant_id, expires_at=expires_at, mode=subject.earlier_grant_mode)
+    summary = build_summary(subject, load_records(subject.id, today), shown_grant, today, _rules())
+    commit_with_audit(
+        _summary_audit_entry(client, subject.id, shown_grant, summary_request, certificate_serial, redelivery=True)
+    )
+    logger.info("summary re-delivered under grant %s", shown_grant.id)
+    return jsonify(summary.to_dict())
+
+
+def _summary_audit_entry(
+    client: ApiClient,
+    patient_id: int,
+    grant: SummaryGrant,
+    summary_request: SummaryRequest,
+    certificate_serial: str,
+    redelivery: bool = False,
+) -> AuditEntry:
+    detail: dict[str, Any] = {"grant_id": grant.id, "incident_id": summary_request.incident_id,
+                              "certificate_serial": certificate_serial}
+    if summary_request.request_id is not None:
+        detail["request_id"] = summary_request.request_id
+
+    if redelivery:
+        # The same grant's summary was sent again for a repeated request_id.
+        detail["redelivery"] = True
+
+    return AuditEntry(
+        actor=client.name,
+        organization_code=client.organization_code,
+        patient_id=patient_id,
+        action="view_summary",
+        legal_basis=LEGAL_BASIS[grant.mode],
+        detail=detail,
+    )
+
+
+def _rules() -> tuple[ContraindicationRule, ...]:
+    return load_rules(current_app.config["RULES_FILE"])
 
 
 @bp.post("/transfers")
@@ -126,7 +204,7 @@ def send_transfer() -> Any:
         return jsonify({"transfers": [_transfer_dict(row) for row in existing]}), 200
 
     grant = _grant_for_packet(client, packet)
-    packet = _with_hub_summary(packet, grant)
+    packet = _with_hub_summary(client, packet, grant)
     hospitals = _addressed_hospitals(packet.hospital_codes)
     rows = [_new_transfer(client, packet, grant, hospital) for hospital in hospitals]
     db.session.add_all(rows)
@@ -300,7 +378,7 @@ def _parse(kind: Any) -> Any:
         raise problem from exc
 
 
-def _with_hub_summary(packet: TransferPacket, grant: ConsentGrant | None) -> TransferPacket:
+def _with_hub_summary(client: ApiClient, packet: TransferPacket, grant: ConsentGrant | None) -> TransferPacket:
     """Replace the tablet's copy of the summary with the hub's own, built under the grant.
 
     The hospital must see what the hub released, not what a tablet claims it
@@ -309,8 +387,14 @@ def _with_hub_summary(packet: TransferPacket, grant: ConsentGrant | None) -> Tra
     if grant is None:
         return dataclasses.replace(packet, summary=None)
 
-    patient = db.session.get(Patient, grant.patient_id)
-    summary = build_summary(patient, grant, datetime.now(timezone.utc).date())
+    link = db.session.execute(db.select(CardLink).where(CardLink.patient_id == grant.patient_id).limit(1)).scalar()
+    subject = find_subject(link.issuer, link.serial_hex, client.id, None) if link else None
+    if subject is None:
+        raise ApiProblem(409, "card_unlinked_since_grant", "同意の後にカードの登録が解除されました。傷病者情報なしで送信してください。")
+
+    today = datetime.now(timezone.utc).date()
+    shown_grant = SummaryGrant(id=grant.id, expires_at=grant.expires_at, mode=grant.mode)
+    summary = build_summary(subject, load_records(grant.patient_id, today), shown_grant, today, _rules())
     return dataclasses.replace(packet, summary=summary)
 
 
@@ -411,4 +495,7 @@ def _hospital_dict(row: Organization) -> dict[str, Any]:
         "latitude": row.latitude,
         "longitude": row.longitude,
         "emergency_designated": row.emergency_designated,
+        "departments": list(row.departments or []),
+        "beds": row.beds,
+        "stroke_care": row.stroke_care,
     }

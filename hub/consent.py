@@ -74,6 +74,7 @@ def new_grant(client: ApiClient, patient_id: int, request: SummaryRequest, minut
         mode=request.consent_mode,
         emergency_reason=request.emergency_reason,
         needs_review=request.consent_mode == "emergency",
+        request_id=request.request_id,
         created_at=now,
         expires_at=now + timedelta(minutes=minutes),
     )

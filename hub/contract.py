@@ -1,7 +1,7 @@
 """Wire formats shared by the hub, the field unit and the hospital portal.
 
 Pure data definitions: no Flask, no database. Every type converts to and from
-plain JSON-ready dicts; ``from_dict`` raises :class:`ContractError` naming the
+plain JSON-ready dicts. ``from_dict`` raises :class:`ContractError` naming the
 first field that is missing or malformed, so a bad packet is rejected whole.
 Dates travel as ISO 8601 strings (``YYYY-MM-DD``), times as ISO 8601 with an
 offset, stored in UTC.
@@ -59,7 +59,7 @@ TIMELINE_KEYS = (
     "handover",
 )
 
-# Why a マイナ救急 attempt stopped before the data was viewed (MynaSteps.stop_reason).
+# Reasons a マイナ救急 attempt stopped before the data was viewed (MynaSteps.stop_reason).
 # Hub problem codes (unlinked_card, expired_certificate, ...) may also appear.
 MYNA_STOP_REASONS = {
     "no_card": "カードを持っていない",
@@ -190,11 +190,17 @@ class Challenge(_Record):
         return cls(**{f.name: _require(data, f.name, str) for f in dataclasses.fields(cls)})
 
 
+REQUEST_ID_MAX_LENGTH = 64
+
+
 @dataclass
 class SummaryRequest(_Record):
     """Field unit → hub: the card's 利用者証明用 certificate plus the consent mode.
 
     ``pin`` mode also carries the challenge id and the card's signature over it.
+    ``request_id`` is an optional idempotency key chosen by the field unit: a
+    repeat with the same key from the same client gets the same grant back
+    instead of a second one (at most REQUEST_ID_MAX_LENGTH characters).
     """
 
     certificate_der_b64: str
@@ -203,6 +209,7 @@ class SummaryRequest(_Record):
     emergency_reason: str | None = None
     challenge_id: str | None = None
     signature_b64: str | None = None
+    request_id: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SummaryRequest:
@@ -213,7 +220,11 @@ class SummaryRequest(_Record):
             emergency_reason=_optional(data, "emergency_reason", str),
             challenge_id=_optional(data, "challenge_id", str),
             signature_b64=_optional(data, "signature_b64", str),
+            request_id=_optional(data, "request_id", str),
         )
+        if request.request_id is not None and not 0 < len(request.request_id) <= REQUEST_ID_MAX_LENGTH:
+            raise ContractError(f"request_id must have 1 to {REQUEST_ID_MAX_LENGTH} characters")
+
         if request.consent_mode not in CONSENT_MODES:
             raise ContractError(f"invalid consent_mode: {request.consent_mode!r}")
 
@@ -328,6 +339,40 @@ class NamedDateItem(_Record):
         )
 
 
+# Kinds of prescription-check findings between two current medications.
+INTERACTION_KINDS = ("重複投薬", "併用禁忌")
+
+
+@dataclass
+class InteractionItem(_Record):
+    """A prescription-check finding between two current medications of the summary.
+
+    ``kind`` is 重複投薬 (duplicate: same ingredient by the same route) or
+    併用禁忌 (contraindicated combination). ``source`` names the rule's
+    package-insert source, or the check itself for a duplicate.
+    """
+
+    kind: str
+    drug_a: str
+    drug_b: str
+    source: str
+    reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InteractionItem:
+        item = cls(
+            kind=_require(data, "kind", str),
+            drug_a=_require(data, "drug_a", str),
+            drug_b=_require(data, "drug_b", str),
+            source=_require(data, "source", str),
+            reason=_optional(data, "reason", str),
+        )
+        if item.kind not in INTERACTION_KINDS:
+            raise ContractError(f"invalid interaction kind: {item.kind!r}, expected one of {', '.join(INTERACTION_KINDS)}")
+
+        return item
+
+
 @dataclass
 class Summary(_Record):
     """The 救急用サマリー (emergency summary) released under one consent grant."""
@@ -346,6 +391,8 @@ class Summary(_Record):
     dialysis: bool = False
     last_checkup_on: str | None = None
     infections: list[NamedDateItem] = field(default_factory=list)
+    procedures: list[NamedDateItem] = field(default_factory=list)
+    interactions: list[InteractionItem] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Summary:
@@ -365,11 +412,24 @@ class Summary(_Record):
             dialysis=bool(data.get("dialysis", False)),
             last_checkup_on=_optional(data, "last_checkup_on", str),
             infections=_items(data, "infections", NamedDateItem),
+            procedures=_items(data, "procedures", NamedDateItem),
+            interactions=_items(data, "interactions", InteractionItem),
         )
+
+
+# Glasgow Coma Scale components: eye opening E1-4, verbal response V1-5, motor response M1-6.
+GCS_RANGES = {"gcs_e": (1, 4), "gcs_v": (1, 5), "gcs_m": (1, 6)}
 
 
 @dataclass
 class Vitals(_Record):
+    """One set of vital signs measured by the crew.
+
+    ``jcs`` is the Japan Coma Scale as text (``"0"``, ``"II-20"``); ``gcs_*`` are
+    the Glasgow Coma Scale components; ``pupils`` is free text (size and light
+    reflex); ``estimated_severity`` is the crew's estimate, a key of SEVERITIES.
+    """
+
     measured_at: str
     jcs: str | None = None
     systolic_bp: int | None = None
@@ -378,10 +438,15 @@ class Vitals(_Record):
     respiratory_rate: int | None = None
     spo2: int | None = None
     body_temperature: float | None = None
+    gcs_e: int | None = None
+    gcs_v: int | None = None
+    gcs_m: int | None = None
+    pupils: str | None = None
+    estimated_severity: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Vitals:
-        return cls(
+        vitals = cls(
             measured_at=_require(data, "measured_at", str),
             jcs=_optional(data, "jcs", str),
             systolic_bp=_optional(data, "systolic_bp", int),
@@ -390,7 +455,21 @@ class Vitals(_Record):
             respiratory_rate=_optional(data, "respiratory_rate", int),
             spo2=_optional(data, "spo2", int),
             body_temperature=_optional(data, "body_temperature", (int, float)),
+            gcs_e=_optional(data, "gcs_e", int),
+            gcs_v=_optional(data, "gcs_v", int),
+            gcs_m=_optional(data, "gcs_m", int),
+            pupils=_optional(data, "pupils", str),
+            estimated_severity=_optional(data, "estimated_severity", str),
         )
+        for name, (low, high) in GCS_RANGES.items():
+            value = getattr(vitals, name)
+            if value is not None and (isinstance(value, bool) or not low <= value <= high):
+                raise ContractError(f"invalid field {name}: {value!r}, expected {low} to {high}")
+
+        if vitals.estimated_severity is not None and vitals.estimated_severity not in SEVERITIES:
+            raise ContractError(f"invalid estimated_severity: {vitals.estimated_severity!r}, expected one of {', '.join(SEVERITIES)}")
+
+        return vitals
 
 
 @dataclass
@@ -595,15 +674,29 @@ class IncidentReport(_Record):
 
 @dataclass
 class HospitalInfo(_Record):
+    """A hospital as the hub lists it to field units.
+
+    ``departments`` are the 診療科 (departments) of the hospital list, ``beds``
+    its bed count when known, and ``stroke_care`` whether it offers acute
+    stroke care (急性期脳卒中).
+    """
+
     code: str
     name: str
     address: str
     latitude: float | None
     longitude: float | None
     emergency_designated: bool
+    departments: list[str] = field(default_factory=list)
+    beds: int | None = None
+    stroke_care: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HospitalInfo:
+        departments = data.get("departments") or []
+        if not isinstance(departments, list) or not all(isinstance(name, str) for name in departments):
+            raise ContractError("departments must be a list of strings")
+
         return cls(
             code=_require(data, "code", str),
             name=_require(data, "name", str),
@@ -611,4 +704,7 @@ class HospitalInfo(_Record):
             latitude=_optional(data, "latitude", (int, float)),
             longitude=_optional(data, "longitude", (int, float)),
             emergency_designated=bool(data.get("emergency_designated", False)),
+            departments=departments,
+            beds=_optional(data, "beds", int),
+            stroke_care=bool(data.get("stroke_care", False)),
         )

@@ -174,6 +174,10 @@ def linked_patient(info: CertificateInfo) -> Patient:
         .where(CardLink.issuer == info.issuer, CardLink.serial_hex == info.serial_hex)
     ).scalar_one_or_none()
     if patient is None:
-        raise ApiProblem(404, "unlinked_card", "このカードは健康保険証として登録されていません(マイナ保険証の利用登録なし)。", "unlinked card")
+        raise unlinked_card()
 
     return patient
+
+
+def unlinked_card() -> ApiProblem:
+    return ApiProblem(404, "unlinked_card", "このカードは健康保険証として登録されていません(マイナ保険証の利用登録なし)。", "unlinked card")

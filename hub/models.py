@@ -65,6 +65,10 @@ class Organization(db.Model):  # type: ignore[name-defined]
     longitude: Mapped[float | None]
     emergency_designated: Mapped[bool] = mapped_column(default=False)
     parent_code: Mapped[str | None] = mapped_column(String(32))
+    # Hospitals only, from the Hokkaido hospital list: 診療科 names, bed count, acute stroke care.
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    beds: Mapped[int | None]
+    stroke_care: Mapped[bool] = mapped_column(default=False)
 
 
 class ApiClient(db.Model):  # type: ignore[name-defined]
@@ -208,9 +212,14 @@ class Checkup(db.Model):  # type: ignore[name-defined]
 
 
 class ConsentGrant(db.Model):  # type: ignore[name-defined]
-    """Permission to release one patient's data for one incident to one unit."""
+    """Permission to release one patient's data for one incident to one unit.
+
+    ``request_id`` is the field unit's idempotency key of the summary request that
+    created the grant; a repeat of that request gets this grant back.
+    """
 
     __tablename__ = "consent_grants"
+    __table_args__ = (UniqueConstraint("client_id", "request_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -226,6 +235,7 @@ class ConsentGrant(db.Model):  # type: ignore[name-defined]
     reviewed_at: Mapped[datetime | None]
     reviewed_by: Mapped[str | None] = mapped_column(String(120))
     review_note: Mapped[str | None] = mapped_column(String(400))
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]

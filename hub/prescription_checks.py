@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from hub.contract import InteractionItem
 from hub.models import Medication, db
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "rules" / "contraindications.csv"
@@ -110,3 +111,60 @@ def check(proposed: list[ProposedDrug], current: list[Medication], rules: tuple[
                                               "reason": rule.reason, "source": rule.source})
 
     return {"duplicates": duplicates, "contraindications": contraindications}
+
+
+@dataclass(frozen=True)
+class CurrentDrug:
+    """A current medication as the summary's interaction check needs it."""
+
+    name: str
+    ingredient: str
+    route: str
+    hospital_name: str
+
+
+DUPLICATE_SOURCE = "重複投薬チェック(同一成分・同一投与経路)"
+
+
+def interactions_between(current: list[CurrentDrug], rules: tuple[ContraindicationRule, ...]) -> list[InteractionItem]:
+    """Check every pair of current medications for 重複投薬 and 併用禁忌, each pair of drug names once.
+
+    A duplicate needs two different prescribing institutions: the same
+    institution's overlapping refills, and the claims record of an e-prescription
+    that is also listed, are one treatment and not a duplicate.
+    """
+    found: dict[tuple[str, str, str], InteractionItem] = {}
+    for index, first in enumerate(current):
+        for second in current[index + 1:]:
+            if first.name == second.name and first.hospital_name == second.hospital_name:
+                continue
+
+            pair = tuple(sorted((first.name, second.name)))
+            if _is_duplicate(first, second):
+                found.setdefault(("重複投薬", *pair), InteractionItem(
+                    kind="重複投薬", drug_a=first.name, drug_b=second.name, source=DUPLICATE_SOURCE,
+                    reason=f"{first.ingredient}({first.route})",
+                ))
+
+            rule = _contraindication(first, second, rules)
+            if rule is not None:
+                found.setdefault(("併用禁忌", *pair), InteractionItem(
+                    kind="併用禁忌", drug_a=first.name, drug_b=second.name, source=rule.source, reason=rule.reason,
+                ))
+
+    return list(found.values())
+
+
+def _is_duplicate(first: CurrentDrug, second: CurrentDrug) -> bool:
+    same_treatment = first.ingredient == second.ingredient and first.route == second.route
+    return same_treatment and first.hospital_name != second.hospital_name
+
+
+def _contraindication(first: CurrentDrug, second: CurrentDrug, rules: tuple[ContraindicationRule, ...]) -> ContraindicationRule | None:
+    for rule in rules:
+        if rule.matches(first.ingredient, first.route, second.ingredient, second.route) or rule.matches(
+            second.ingredient, second.route, first.ingredient, first.route
+        ):
+            return rule
+
+    return None

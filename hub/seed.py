@@ -32,17 +32,20 @@ class CardLinkSpec:
 
 
 def seed_organizations(hospitals: Iterable[HospitalRecord], fire_departments: Iterable[tuple[str, str]]) -> None:
-    known = set(db.session.execute(db.select(Organization.code)).scalars())
+    """Add the fire departments and hospitals not yet stored, and refresh the list details of stored hospitals.
+
+    A hub migrated from before the hospital details existed gets its
+    departments, bed counts and stroke care filled in by running the seed again.
+    """
+    stored = {row.code: row for row in db.session.execute(db.select(Organization)).scalars()}
     for code, name in fire_departments:
-        if code not in known:
+        if code not in stored:
             db.session.add(Organization(code=code, kind="fire_department", name=name))
 
     for hospital in hospitals:
-        if hospital.code in known:
-            continue
-
-        db.session.add(
-            Organization(
+        row = stored.get(hospital.code)
+        if row is None:
+            row = Organization(
                 code=hospital.code,
                 kind="hospital",
                 name=hospital.name,
@@ -51,7 +54,12 @@ def seed_organizations(hospitals: Iterable[HospitalRecord], fire_departments: It
                 longitude=hospital.longitude,
                 emergency_designated=hospital.emergency_designated,
             )
-        )
+            db.session.add(row)
+
+        if row.kind == "hospital":
+            row.departments = list(hospital.departments)
+            row.beds = hospital.beds
+            row.stroke_care = hospital.acute_stroke_care
 
     db.session.commit()
 

@@ -33,6 +33,7 @@ from mynacard.errors import CardError  # noqa: E402
 from mynacard.virtual.pcscd import PcscdError, PcscdProcess  # noqa: E402
 
 STARTUP_TIMEOUT_SECONDS = 60.0
+CARD_READY_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,20 @@ class Stack:
         self._pcscd.__enter__()
 
         say(f"仮想マイナンバーカード({self.card['label']})をリーダーに挿入しています")
-        self._spawn("card", [sys.executable, "-m", "mynacard", "vcard", "--card-dir", self.card["card_dir"], "--port", str(self.ports.vpcd)], {})
-        _wait_for(self._card_ready, "仮想カード")
+        self._insert_card()
+        try:
+            _wait_for(self._card_ready, "仮想カード", timeout=CARD_READY_SECONDS)
+        except StackError:
+            # Seen on a loaded machine: pcscd dropped the card's first vpcd
+            # connection. Taking the card out and putting it back recovers.
+            say("仮想カードが認識されないため、挿し直します")
+            _terminate("card", self._processes.pop()[1])
+            self._insert_card()
+            _wait_for(self._card_ready, "仮想カード")
+
+    def _insert_card(self) -> None:
+        command = [sys.executable, "-m", "mynacard", "vcard", "--card-dir", self.card["card_dir"], "--port", str(self.ports.vpcd)]
+        self._spawn("card", command, {})
 
     def _start_apps(self) -> None:
         for port in (self.ports.hub, self.ports.portal, self.ports.field):

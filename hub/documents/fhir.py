@@ -19,9 +19,21 @@ import html
 import uuid
 from typing import Any
 
-from hub.contract import InsuranceInfo, MedicationItem, NamedDateItem, PatientInfo, Summary, TransferPacket, Vitals, VisitItem
+from hub.contract import (
+    SEVERITIES,
+    InsuranceInfo,
+    InteractionItem,
+    MedicationItem,
+    NamedDateItem,
+    PatientInfo,
+    Summary,
+    TransferPacket,
+    Vitals,
+    VisitItem,
+)
 
 LOINC = "http://loinc.org"
+FLAG_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/flag-category"
 UCUM = "http://unitsofmeasure.org"
 
 # JP Core and JP-CLINS identifiers and code systems (JP Core 1.1.2-url, JP-CLINS IG).
@@ -95,13 +107,22 @@ def summary_bundle(summary: Summary, packet: TransferPacket | None = None) -> di
         _section_from(builder, "problems", "11450-4", "Problem list - Reported", "傷病名",
                       [_condition(item, patient_ref) for item in summary.conditions],
                       [_named_text(item) for item in summary.conditions]),
-        _section_from(builder, "procedures", "47519-4", "History of Procedures Document", "手術歴",
-                      [_procedure(item, patient_ref) for item in summary.surgeries],
-                      [_named_text(item) for item in summary.surgeries]),
+        _section_from(builder, "procedures", "47519-4", "History of Procedures Document", "手術・診療行為",
+                      [_procedure(item, patient_ref) for item in [*summary.surgeries, *summary.procedures]],
+                      [_named_text(item) for item in [*summary.surgeries, *summary.procedures]]),
         _section_from(builder, "visits", "46240-8", "History of Hospitalizations+Outpatient visits Narrative", "受診歴",
                       [_encounter(item, patient_ref) for item in summary.visits],
                       [_visit_text(item) for item in summary.visits]),
     ]
+    if summary.interactions:
+        # NOTE: the Alerts section and its Flag entries come from IPS STU2; the
+        # section's LOINC code here was not checked against that profile.
+        sections.append(
+            _section_from(builder, "alerts", "104605-1", "Alert", "処方チェック(重複投薬・併用禁忌)",
+                          [_interaction_flag(item, patient_ref) for item in summary.interactions],
+                          [_interaction_text(item) for item in summary.interactions])
+        )
+
     if packet is not None:
         vital_resources = [resource for vitals in packet.vitals for resource in _vital_observations(vitals, patient_ref)]
         sections.append(
@@ -301,6 +322,21 @@ def _procedure(item: NamedDateItem, patient_ref: str) -> dict[str, Any]:
     return resource
 
 
+def _interaction_flag(item: InteractionItem, patient_ref: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Flag",
+        "status": "active",
+        "category": [{"coding": [{"system": FLAG_CATEGORY_SYSTEM, "code": "drug", "display": "Drug"}]}],
+        "code": {"text": _interaction_text(item)},
+        "subject": {"reference": patient_ref},
+    }
+
+
+def _interaction_text(item: InteractionItem) -> str:
+    reason = f" {item.reason}" if item.reason else ""
+    return f"{item.kind}: {item.drug_a} と {item.drug_b}{reason} (出典: {item.source})"
+
+
 def _encounter(item: VisitItem, patient_ref: str) -> dict[str, Any]:
     return {
         "resourceType": "Encounter",
@@ -432,6 +468,14 @@ def _vitals_text(vitals: Vitals) -> str:
         ("呼吸数", vitals.respiratory_rate),
         ("SpO2", vitals.spo2),
         ("体温", vitals.body_temperature),
+        ("GCS", _gcs_text(vitals)),
+        ("瞳孔", vitals.pupils),
+        ("推定重症度", SEVERITIES.get(vitals.estimated_severity or "")),
     ]
     shown = " ".join(f"{label} {value}" for label, value in values if value is not None)
     return f"{vitals.measured_at} {shown}"
+
+
+def _gcs_text(vitals: Vitals) -> str | None:
+    parts = [(letter, value) for letter, value in (("E", vitals.gcs_e), ("V", vitals.gcs_v), ("M", vitals.gcs_m)) if value is not None]
+    return "".join(f"{letter}{value}" for letter, value in parts) or None

@@ -22,7 +22,7 @@ from hub.app import create_app as create_hub_app
 from hub.auth import token_digest
 from hub.client import HubClient
 from hub.contract import TransferPacket, TransferView
-from hub.models import ApiClient, ConsentGrant, Medication, Organization, Patient, db
+from hub.models import ApiClient, CardLink, ConsentGrant, Medication, Organization, Patient, db
 
 HOSPITAL_CODE = "H-1"
 HOSPITAL_NAME = "港中央病院"
@@ -117,7 +117,9 @@ def _seed(tokens: dict[str, str]) -> None:
     )
     db.session.add(patient)
     db.session.flush()
-    # The hub forwards its own summary, so the record the tests look for lives in the hub.
+    # The hub forwards its own summary, built for a card-linked patient, so the
+    # link and the record the tests look for live in the hub.
+    db.session.add(CardLink(issuer="CN=test", serial_hex="01", patient_id=patient.id))
     db.session.add(Medication(
         patient_id=patient.id, drug_code="333000001", drug_name="ワルファリンK錠1mg", ingredient="ワルファリンカリウム",
         dispensed_on=date.today() - timedelta(days=12), days=30, dose="1日1回", hospital_name="みなと薬局", source="claims",

@@ -194,3 +194,17 @@ def test_nul_in_path_rejected(client) -> None:
 def test_nul_in_body_rejected(client) -> None:
     response = client.post("/api/v1/incident-reports", json={"incident_id": "x\x00"}, headers=auth(DEVICE_TOKEN))
     assert response.status_code == 400
+
+
+def test_audit_chain_survives_stale_cached_head(client, app, issued_card) -> None:
+    request_summary(client, issued_card)
+    with app.app_context():
+        # Another process appending would leave this process's cached head stale.
+        audit._known_heads[db.engine] = "f" * 64
+
+    response = request_summary(client, issued_card)
+
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.query(AuditEvent).count() == 2
+        assert audit.first_broken_row() is None

@@ -39,3 +39,18 @@ def test_document_lists_summaries(client) -> None:
 
     assert "/summaries" in document["paths"]
     assert document["openapi"].startswith("3.")
+
+
+def test_document_has_request_id(client) -> None:
+    document = client.get("/api/v1/openapi.json").json
+
+    schema = document["paths"]["/summaries"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "request_id" in schema["properties"]
+
+
+def test_hospital_endpoints_accept_staff_session(client) -> None:
+    document = client.get("/api/v1/openapi.json").json
+
+    assert {"staffSession": []} in document["paths"]["/transfers"]["get"]["security"]
+    assert {"staffSession": []} in document["paths"]["/transfers/{transfer_id}/status"]["post"]["security"]
+    assert "staffSession" in document["components"]["securitySchemes"]
