@@ -186,9 +186,9 @@ def on_screen(view: TransferView, now: datetime, include_older: bool) -> bool:
     """Keep open packets, and closed ones whose last change is within :data:`RECENT_CLOSED`.
 
     NOTE: this only keeps the screen's feed small. The hub still returns every
-    transfer the hospital ever received, with full payloads, on each fetch;
-    ``GET /api/v1/transfers`` needs paging or an ``updated_since`` filter so
-    the portal can ask for recent changes only.
+    transfer the hospital ever received, with full payloads, on each fetch.
+    ``GET /api/v1/transfers`` needs paging or an ``updated_since`` filter, so
+    that the portal can request recent changes only.
     """
     if include_older or view.status not in CLOSED_STATUSES:
         return True

@@ -1,6 +1,6 @@
 """Log lines that request data cannot forge: control characters are escaped.
 
-A transfer id or path taken from the URL may hold CR, LF, NUL or other
+A transfer id or path taken from the URL may contain CR, LF, NUL or other
 control characters. Written raw, a newline starts a forged log line. Every
 portal logger gets a filter that escapes them in the final message, so no
 call site has to remember to.

@@ -60,7 +60,7 @@ def inbox_page() -> Any:
 def inbox_feed() -> Any:
     """Return the inbox rows for the screen; patient fields only for staff with emergency-view rights.
 
-    Closed packets older than a day are left out unless ``?older=1`` asks for them.
+    Closed packets older than a day are left out unless the request has ``?older=1``.
     """
     cache = current_inbox()
     staff = signed_in_staff()
@@ -224,6 +224,7 @@ def fhir_document(transfer_id: str) -> Any:
 
 
 def _withdrawn_message() -> Any:
+    logger.info("document request rejected: transfer %s is withdrawn", request.view_args.get("transfer_id"))
     message = "この搬送連絡は他院が受け入れたため取り下げられました。傷病者情報と文書は表示しません。"
     return render_template("message.html", title="取下げ済み", message=message), 410
 
