@@ -40,8 +40,9 @@ SETTINGS = (
     Setting("PORTAL_HUB_POLL_SECONDS", "HUB_POLL_SECONDS", float, 2.0),
     # Seconds between two polls of the portal by each open inbox screen.
     Setting("PORTAL_SCREEN_POLL_SECONDS", "SCREEN_POLL_SECONDS", float, 3.0),
-    # Whether /api/inbox answers loopback callers without a staff session (used by scripts/stack.py).
-    Setting("PORTAL_API_LOOPBACK_OPEN", "API_LOOPBACK_OPEN", _flag, True),
+    # Whether /api/inbox answers loopback callers without a staff session. Off by
+    # default: any local program could read summaries; the demo stack turns it on.
+    Setting("PORTAL_API_LOOPBACK_OPEN", "API_LOOPBACK_OPEN", _flag, False),
     Setting("PORTAL_SESSION_HOURS", "SESSION_HOURS", float, 14.0),
 )
 

@@ -215,6 +215,8 @@ def portal_environment(var_dir: Path, stack: dict) -> dict[str, str]:
         "PORTAL_HOSPITAL_NAME": stack["demo_hospital"]["name"],
         "PORTAL_INSTANCE_DIR": str(var_dir / "portal"),
         "PORTAL_SECRET_KEY": stack["tokens"]["portal_secret_key"],
+        # The scripted incident checks delivery through /api/inbox; a deployment leaves this off.
+        "PORTAL_API_LOOPBACK_OPEN": "1",
     }
 
 

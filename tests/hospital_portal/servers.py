@@ -137,6 +137,8 @@ def portal_config(hub: HubUnderTest, tmp_dir: Path, **overrides: Any) -> dict[st
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
         "HUB_POLL_SECONDS": 0.0,
         "SCREEN_POLL_SECONDS": 1.0,
+        # Off by default; these tests read /api/inbox the way the demo stack does.
+        "API_LOOPBACK_OPEN": True,
     }
     config.update(overrides)
     return config

@@ -35,8 +35,20 @@ def test_feed_omits_other_hospital(portal: Flask, accounts: dict[str, Account], 
     assert other_hospital_transfer not in ids
 
 
-def test_api_inbox_omits_other_hospital(portal: Flask, other_hospital_transfer: str) -> None:
-    transfers = portal.test_client().get("/api/inbox").get_json()["transfers"]
+def test_api_inbox_closed_by_default(hub, tmp_path) -> None:
+    from hospital_portal.app import create_app
+    from tests.hospital_portal.servers import portal_config
+
+    config = portal_config(hub, tmp_path)
+    del config["API_LOOPBACK_OPEN"]
+
+    assert create_app(config).test_client().get("/api/inbox").status_code == 401
+
+
+def test_api_inbox_omits_other_hospital(portal: Flask, accounts: dict[str, Account], other_hospital_transfer: str) -> None:
+    client = portal.test_client()
+    sign_in(client, accounts["doctor"])
+    transfers = client.get("/api/inbox").get_json()["transfers"]
 
     assert other_hospital_transfer not in [item["transfer_id"] for item in transfers]
     assert all(item["hospital_code"] == HOSPITAL_CODE for item in transfers)
