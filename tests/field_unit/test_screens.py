@@ -125,3 +125,20 @@ def test_summary_shows_checks(field_app) -> None:
     assert "含まれていません" not in page
     assert "2026-11-02" in page[page.index("診療(3か月)"):]
     assert "心臓カテーテル検査" in page
+
+
+def test_hospital_filter_screen(field_app, hub) -> None:
+    client = signed_in(field_app)
+    incident_id = client.post("/incidents").headers["Location"].rsplit("/", 1)[1]
+    url = f"/incidents/{incident_id}/hospitals"
+
+    page = client.get(url).get_data(as_text=True)
+    stroke_only = client.get(url + "?stroke=1").get_data(as_text=True)
+    unknown = client.get(url + "?department=存在しない科")
+    surgery = client.get(url + "?department=脳神経外科").get_data(as_text=True)
+
+    assert 'id="filter-stroke"' in page
+    assert "脳卒中対応" in stroke_only
+    assert 'data-code="' in surgery
+    assert unknown.status_code == 200
+    assert "存在しない科" in unknown.get_data(as_text=True)
