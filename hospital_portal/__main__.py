@@ -8,6 +8,7 @@ import logging
 import sys
 
 from hospital_portal.app import create_app
+from hospital_portal.logsafe import portal_logger
 from hospital_portal.models import ROLES
 
 
@@ -41,6 +42,7 @@ def _serve(host: str, port: int) -> int:
     app = create_app()
     logging.getLogger(__name__).info("hospital portal listening on http://%s:%d", host, port)
     # Each open inbox screen polls every few seconds, so a few threads serve a whole ER.
+    portal_logger("waitress")
     waitress.serve(app, host=host, port=port, threads=8, ident="hospital_portal")
     return 0
 

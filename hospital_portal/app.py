@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hospital_portal.config import ephemeral_secret_key, load_settings
 from hospital_portal.inbox import init_inbox
 from hospital_portal.models import db
 from hospital_portal.trends import clock_time
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -84,17 +85,43 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(views_bp)
 
 
+# Japanese titles and messages for the HTTP errors staff can meet; others fall back to a generic page.
+_ERROR_PAGES = {
+    400: ("入力エラー", "入力内容を確認してください。"),
+    403: ("権限がありません", "この操作を行う権限がありません。"),
+    404: ("見つかりません", "お探しのページまたは搬送連絡は見つかりません。"),
+    405: ("この操作はできません", "このページはこの方法では開けません。画面のボタンから操作してください。"),
+    413: ("入力が大きすぎます", "送信した内容が大きすぎます。内容を短くしてください。"),
+    500: ("システムエラー", "システムで問題が起きました。少し待ってからもう一度操作してください。続く場合は管理者に連絡してください。"),
+}
+_OTHER_ERROR = ("エラー", "この操作は完了しませんでした。受信箱へ戻ってから、もう一度操作してください。")
+
+
 def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(404)
-    def not_found(_error: Any) -> Any:
-        return render_template("message.html", title="見つかりません", message="お探しのページまたは搬送連絡は見つかりません。"), 404
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return _error_response(error.code or 500, _custom_description(error))
 
-    @app.errorhandler(403)
-    def forbidden(error: Any) -> Any:
-        message = getattr(error, "description", None) or "この操作を行う権限がありません。"
-        return render_template("message.html", title="権限がありません", message=message), 403
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Any:
+        # Log the traceback for operators; staff get a Japanese page instead of Werkzeug's English one.
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(500, None)
 
-    @app.errorhandler(400)
-    def bad_request(error: Any) -> Any:
-        message = getattr(error, "description", None) or "入力内容を確認してください。"
-        return render_template("message.html", title="入力エラー", message=message), 400
+
+def _custom_description(error: HTTPException) -> str | None:
+    """Return the Japanese message a view passed to abort(), or None for Werkzeug's English default."""
+    default = type(error).description
+    if error.description and error.description != default and not isinstance(error, InternalServerError):
+        return error.description
+
+    return None
+
+
+def _error_response(code: int, message: str | None) -> Any:
+    title, default_message = _ERROR_PAGES.get(code, _OTHER_ERROR)
+    text = message or default_message
+    if request.path.startswith("/api/") or request.path == "/inbox/feed":
+        return jsonify({"error": text}), code
+
+    return render_template("message.html", title=title, message=text), code

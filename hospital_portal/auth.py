@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +17,9 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from hospital_portal.models import Staff, db
 from hospital_portal.staff import StaffError, check_password, check_totp, mark_signed_in, may, record_audit
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 bp = Blueprint("auth", __name__)
 
@@ -153,6 +153,12 @@ def totp_submit() -> Any:
     next_path = session.get("next") or url_for("views.inbox_page")
     session.clear()
     return _finish_sign_in(staff, next_path)
+
+
+@bp.get("/logout")
+def logout_page() -> Any:
+    """Offer a sign-out button: a GET must not change state, and a link or typed address lands here."""
+    return render_template("logout.html")
 
 
 @bp.post("/logout")

@@ -7,7 +7,7 @@ lives in memory only. Fetching marks the hub's new packets as delivered.
 
 from __future__ import annotations
 
-import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,10 +17,11 @@ from typing import Any
 from flask import Flask, current_app
 
 from hospital_portal.models import DEPARTMENTS, PreparationNote, db
+from hospital_portal.logsafe import portal_logger
 from hub.client import HubClient, HubError
 from hub.contract import DECLINE_REASONS, SEVERITIES, TransferView
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 STATUS_LABELS = {
     "sent": "新着",
@@ -62,6 +63,27 @@ def hub_client() -> HubClient:
     return HubClient(current_app.config["HUB_URL"], current_app.config["HUB_TOKEN"], timeout=5.0)
 
 
+# The hub's own messages may carry English reasons or raw status codes; staff get these instead.
+HUB_MESSAGES = {
+    "invalid_request": "ハブが送信内容を受け付けませんでした。画面を再読み込みしてから、もう一度操作してください。",
+    "invalid_transition": "この搬送連絡の状態はすでに変わっています。最新の状態を表示しました。",
+    "not_found": "この搬送連絡はハブに見つかりません。受信箱へ戻ってください。",
+    "unknown_hospital": "この病院はハブに登録されていません。管理者に連絡してください。",
+}
+_ASCII_WORD = re.compile(r"[A-Za-z_]{2,}")
+
+
+def hub_message(exc: HubError) -> str:
+    """Return Japanese text for a hub error: a known code's own text, else the hub's if it has no English."""
+    if exc.code in HUB_MESSAGES:
+        return HUB_MESSAGES[exc.code]
+
+    if _ASCII_WORD.search(exc.user_message):
+        return "ハブでエラーが起きました。少し待ってから、もう一度操作してください。"
+
+    return exc.user_message
+
+
 def current_inbox(force: bool = False) -> InboxCache:
     """Return the cached inbox, fetching it from the hub first when it is older than the poll interval."""
     cache: InboxCache = current_app.extensions["portal_inbox"]
@@ -78,7 +100,7 @@ def current_inbox(force: bool = False) -> InboxCache:
         except HubError as exc:
             # Keep the last list on screen and show the error beside it.
             logger.warning("inbox fetch from the hub failed: %s (status %s)", exc.code, exc.status)
-            cache.error = exc.user_message
+            cache.error = hub_message(exc)
 
         cache.fetched_at = time.monotonic()
 
@@ -155,24 +177,57 @@ def age_on(birth_date: str, when: date) -> int | None:
     return when.year - born.year - (0 if (when.month, when.day) >= (born.month, born.day) else 1)
 
 
+# Packets in these states need nothing more from the ER, so the screen shows them only for a day.
+CLOSED_STATUSES = frozenset({"handed_over", "declined", "withdrawn"})
+RECENT_CLOSED = timedelta(hours=24)
+
+
+def on_screen(view: TransferView, now: datetime, include_older: bool) -> bool:
+    """Keep open packets, and closed ones whose last change is within :data:`RECENT_CLOSED`.
+
+    NOTE: this only keeps the screen's feed small. The hub still returns every
+    transfer the hospital ever received, with full payloads, on each fetch.
+    ``GET /api/v1/transfers`` needs paging or an ``updated_since`` filter, so
+    that the portal can request recent changes only.
+    """
+    if include_older or view.status not in CLOSED_STATUSES:
+        return True
+
+    try:
+        updated = datetime.fromisoformat(view.updated_at)
+    except ValueError:
+        return True
+
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=timezone.utc)
+
+    return now - updated <= RECENT_CLOSED
+
+
+def patient_visible(view: TransferView, emergency_view: bool) -> bool:
+    """Patient data is shown only with 救急時閲覧権限 and never for a packet withdrawn because another hospital accepted."""
+    return emergency_view and view.status != "withdrawn"
+
+
 def screen_row(view: TransferView, note: PreparationNote | None, show_patient: bool) -> dict[str, Any]:
     """Build the inbox row the screen shows; patient fields only when ``show_patient`` (救急時閲覧権限)."""
     packet = view.packet
+    show_patient = patient_visible(view, show_patient)
     department = note.department if note and note.department else suggest_department(packet.chief_complaint)
     latest_vitals = max(packet.vitals, key=lambda item: item.measured_at) if packet.vitals else None
 
     row: dict[str, Any] = {
         "transfer_id": view.transfer_id,
         "status": view.status,
-        "status_label": STATUS_LABELS.get(view.status, view.status),
-        "reason_label": DECLINE_REASONS.get(view.status_reason or "", ""),
+        "status_label": STATUS_LABELS.get(view.status, "不明な状態"),
+        "reason_label": DECLINE_REASONS.get(view.status_reason, "その他") if view.status_reason else "",
         "unit_name": packet.unit_name,
         "chief_complaint": packet.chief_complaint,
         "sent_at": packet.sent_at,
         "eta_minutes": packet.eta_minutes,
         "eta_at": eta_deadline(view),
         "department": department,
-        "department_label": DEPARTMENTS.get(department, department),
+        "department_label": DEPARTMENTS.get(department, "未設定"),
         "department_chosen": bool(note and note.department),
         "team": note.team if note else "",
         "has_summary": packet.summary is not None,
@@ -185,7 +240,7 @@ def screen_row(view: TransferView, note: PreparationNote | None, show_patient: b
         row["patient"] = {
             "name": f"{patient.family_name} {patient.given_name}",
             "age": age_on(patient.birth_date, date.today()),
-            "sex": {"1": "男", "2": "女"}.get(patient.sex, patient.sex),
+            "sex": {"1": "男", "2": "女"}.get(patient.sex, "性別不明"),
             "high_risk": sorted({item.high_risk for item in packet.summary.medications if item.high_risk}),
             "allergy_count": len(packet.summary.allergies),
         }

@@ -59,7 +59,7 @@ class Staff(db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
+        return ROLES.get(self.role, "職種不明")
 
 
 class PreparationNote(db.Model):

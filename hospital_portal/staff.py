@@ -6,7 +6,6 @@ in a row lock the account for fifteen minutes.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -14,8 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hospital_portal import totp
 from hospital_portal.models import ROLES, Staff, StaffAuditEntry, db, utcnow
+from hospital_portal.logsafe import portal_logger
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -107,6 +107,9 @@ def check_totp(staff: Staff, code: str, unix_time: float | None = None) -> None:
     _reject_if_locked(staff)
     if not staff.totp_secret:
         raise StaffError("二段階認証が設定されていません。管理者に連絡してください。")
+
+    if totp.normalise_code(code) is None:
+        raise StaffError("確認コードは認証アプリに表示された数字6桁で入力してください。")
 
     step = totp.verify(staff.totp_secret, code, unix_time=unix_time, last_used_step=staff.totp_last_step)
     if step is None:

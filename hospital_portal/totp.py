@@ -11,12 +11,17 @@ import base64
 import hashlib
 import hmac
 import secrets
+import re
 import struct
 import time
+import unicodedata
 from urllib.parse import quote, urlencode
 
 STEP_SECONDS = 30
 DIGITS = 6
+
+# str.isdigit() also accepts superscripts and other scripts' digits, so match ASCII explicitly.
+_CODE_PATTERN = re.compile(rf"[0-9]{{{DIGITS}}}")
 
 
 def new_secret() -> str:
@@ -59,8 +64,8 @@ def verify(secret: str, code: str, unix_time: float | None = None, last_used_ste
     :param window: steps accepted on each side, for clock drift
     :return: the matched time step, to store as the new ``last_used_step``, or None
     """
-    code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    code = normalise_code(code)
+    if code is None:
         return None
 
     key = decode_secret(secret)
@@ -75,6 +80,19 @@ def verify(secret: str, code: str, unix_time: float | None = None, last_used_ste
             return step
 
     return None
+
+
+def normalise_code(code: str) -> str | None:
+    """Return the code as 6 ASCII digits, or None when it is not one.
+
+    NFKC turns full-width digits (as a Japanese IME types them) into ASCII;
+    digits of other scripts stay non-ASCII and are rejected.
+    """
+    cleaned = unicodedata.normalize("NFKC", code).strip().replace(" ", "")
+    if not _CODE_PATTERN.fullmatch(cleaned):
+        return None
+
+    return cleaned
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:

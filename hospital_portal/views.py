@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -20,24 +20,30 @@ from hospital_portal.inbox import (
     current_inbox,
     eta_deadline,
     find_transfer,
+    hub_message,
     hub_client,
     latest_notes,
+    on_screen,
+    patient_visible,
     replace_cached,
     screen_row,
 )
 from hospital_portal.models import DEPARTMENTS, PreparationNote, db, utcnow
 from hospital_portal.staff import may, record_audit
 from hospital_portal.trends import vital_trends
+from hospital_portal.logsafe import portal_logger
 from hub.client import HubError
 from hub.contract import DECLINE_REASONS, SEVERITIES, TransferOutcome, TransferView
 from hub.documents.handover_pdf import render_handover_pdf
 
-logger = logging.getLogger(__name__)
+logger = portal_logger(__name__)
 
 bp = Blueprint("views", __name__)
 
 MAX_NOTE_CHARS = 2000
+MAX_TEAM_CHARS = 200
 MAX_DIAGNOSIS_CHARS = 200
+
 
 
 @bp.get("/")
@@ -52,12 +58,18 @@ def inbox_page() -> Any:
 @bp.get("/inbox/feed")
 @login_required
 def inbox_feed() -> Any:
-    """Return the inbox rows for the screen; patient fields only for staff with emergency-view rights."""
+    """Return the inbox rows for the screen; patient fields only for staff with emergency-view rights.
+
+    Closed packets older than a day are left out unless the request has ``?older=1``.
+    """
     cache = current_inbox()
     staff = signed_in_staff()
-    notes = latest_notes([view.transfer_id for view in cache.views])
-    rows = [screen_row(view, notes.get(view.transfer_id), may(staff, "emergency_view")) for view in cache.views]
-    return jsonify({"transfers": rows, "error": cache.error})
+    include_older = request.args.get("older") == "1"
+    now = datetime.now(timezone.utc)
+    views = [view for view in cache.views if on_screen(view, now, include_older)]
+    notes = latest_notes([view.transfer_id for view in views])
+    rows = [screen_row(view, notes.get(view.transfer_id), may(staff, "emergency_view")) for view in views]
+    return jsonify({"transfers": rows, "error": cache.error, "hidden_older": len(cache.views) - len(views)})
 
 
 @bp.get("/api/inbox")
@@ -83,7 +95,7 @@ def inbox_api() -> Any:
 def transfer_page(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
     staff = signed_in_staff()
-    show_patient = may(staff, "emergency_view")
+    show_patient = patient_visible(view, may(staff, "emergency_view"))
 
     if show_patient and view.status in ("sent", "delivered"):
         view = _mark_viewed(view)
@@ -136,7 +148,10 @@ def add_note(transfer_id: str) -> Any:
     if not (department or team or text):
         return _render_transfer(view, error="診療科、呼出チーム、メモのいずれかを入力してください。", status=400, typed_note=typed)
 
-    if len(text) > MAX_NOTE_CHARS or len(team) > 200:
+    if len(team) > MAX_TEAM_CHARS:
+        return _render_transfer(view, error=f"呼出チームは {MAX_TEAM_CHARS} 文字以内にしてください。", status=400, typed_note=typed)
+
+    if len(text) > MAX_NOTE_CHARS:
         return _render_transfer(view, error=f"メモは {MAX_NOTE_CHARS} 文字以内にしてください。", status=400, typed_note=typed)
 
     staff = signed_in_staff()
@@ -167,7 +182,7 @@ def outcome(transfer_id: str) -> Any:
         updated = hub_client().record_outcome(transfer_id, TransferOutcome(diagnosis, severity, utcnow().isoformat()))
     except HubError as exc:
         logger.warning("recording the outcome of transfer %s failed: %s", transfer_id, exc.code)
-        return _render_transfer(view, error=exc.user_message, status=502, typed_outcome=typed)
+        return _render_transfer(view, error=hub_message(exc), status=502, typed_outcome=typed)
 
     replace_cached(updated)
     record_audit(signed_in_staff(), "record_outcome", transfer_id=transfer_id, detail={"severity": severity})
@@ -178,6 +193,9 @@ def outcome(transfer_id: str) -> Any:
 @permission_required("emergency_view")
 def handover_pdf(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
+    if view.status == "withdrawn":
+        return _withdrawn_message()
+
     pdf = render_handover_pdf(view.packet, view)
     record_audit(signed_in_staff(), "print_handover_pdf", transfer_id=transfer_id)
     return Response(pdf, mimetype="application/pdf", headers={
@@ -189,17 +207,26 @@ def handover_pdf(transfer_id: str) -> Any:
 @permission_required("emergency_view")
 def fhir_document(transfer_id: str) -> Any:
     view = _own_transfer_or_404(transfer_id)
+    if view.status == "withdrawn":
+        return _withdrawn_message()
+
     try:
         document = hub_client().transfer_fhir(view.transfer_id)
     except HubError as exc:
         logger.warning("FHIR export of transfer %s failed: %s", transfer_id, exc.code)
-        return render_template("message.html", title="FHIR 出力", message=exc.user_message), 502
+        return render_template("message.html", title="FHIR 出力", message=hub_message(exc)), 502
 
     record_audit(signed_in_staff(), "export_fhir", transfer_id=transfer_id)
     body = json.dumps(document, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/fhir+json", headers={
         "Content-Disposition": f'attachment; filename="transfer-{transfer_id}.fhir.json"', "Cache-Control": "no-store",
     })
+
+
+def _withdrawn_message() -> Any:
+    logger.info("document request rejected: transfer %s is withdrawn", request.view_args.get("transfer_id"))
+    message = "この搬送連絡は他院が受け入れたため取り下げられました。傷病者情報と文書は表示しません。"
+    return render_template("message.html", title="取下げ済み", message=message), 410
 
 
 def _own_transfer_or_404(transfer_id: str) -> TransferView:
@@ -230,7 +257,14 @@ def _update_status(view: TransferView, status: str, reason: str | None) -> Any:
         updated = hub_client().update_transfer_status(view.transfer_id, status, reason)
     except HubError as exc:
         logger.warning("status %s for transfer %s failed: %s", status, view.transfer_id, exc.code)
-        return _render_transfer(view, error=exc.user_message, status=409 if exc.status == 409 else 502)
+        if exc.code == "invalid_transition":
+            # Show the state the hub holds now (someone may have answered first), not the stale one.
+            view = find_transfer(view.transfer_id) or view
+            label = STATUS_LABELS.get(view.status, "不明な状態")
+            message = f"この搬送連絡は現在「{label}」のため、その状態には変更できません。最新の状態を表示しています。"
+            return _render_transfer(view, error=message, status=409)
+
+        return _render_transfer(view, error=hub_message(exc), status=409 if exc.status == 409 else 502)
 
     replace_cached(updated)
     record_audit(signed_in_staff(), f"status_{status}", transfer_id=view.transfer_id, detail={"reason": reason})
@@ -241,7 +275,7 @@ def _render_transfer(view: TransferView, show_patient: bool | None = None, error
                      typed_note: dict[str, str] | None = None, typed_outcome: dict[str, str] | None = None) -> Any:
     staff = signed_in_staff()
     if show_patient is None:
-        show_patient = may(staff, "emergency_view")
+        show_patient = patient_visible(view, may(staff, "emergency_view"))
 
     notes = list(db.session.execute(
         db.select(PreparationNote).where(PreparationNote.transfer_id == view.transfer_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from flask import Flask
 
 from hospital_portal import totp
@@ -150,3 +151,24 @@ def test_emergency_view_gets_totp_secret(portal: Flask) -> None:
 
     assert created.totp_secret is not None
     assert totp.verify(created.totp_secret, totp.totp(totp.decode_secret(created.totp_secret), time.time())) is not None
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３", "۱۲۳۴۵۶"])
+def test_non_ascii_totp_gets_japanese_error(portal: Flask, accounts: dict[str, Account], code: str) -> None:
+    client = portal.test_client()
+    post_login(client, "dr.sato", PASSWORD)
+    token = csrf_from(client.get("/login/totp").get_data(as_text=True))
+    response = client.post("/login/totp", data={"code": code, "csrf_token": token})
+
+    assert response.status_code == 401
+    assert "数字6桁" in response.get_data(as_text=True)
+
+
+def test_fullwidth_totp_signs_in(portal: Flask, accounts: dict[str, Account]) -> None:
+    client = portal.test_client()
+    post_login(client, "dr.sato", PASSWORD)
+    token = csrf_from(client.get("/login/totp").get_data(as_text=True))
+    code = current_code(accounts["doctor"].totp_secret).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = client.post("/login/totp", data={"code": code, "csrf_token": token})
+
+    assert response.status_code == 302

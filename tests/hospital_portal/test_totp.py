@@ -82,3 +82,16 @@ def test_provisioning_uri_fields() -> None:
     assert uri.startswith("otpauth://totp/")
     assert "secret=JBSWY3DPEHPK3PXP" in uri
     assert "period=30" in uri
+
+
+def test_verify_accepts_fullwidth_digits() -> None:
+    secret = totp.new_secret()
+    code = totp.totp(totp.decode_secret(secret), 1_700_000_000)
+    fullwidth = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+    assert totp.verify(secret, fullwidth, unix_time=1_700_000_000) is not None
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "۱۲۳۴۵۶", "12345６7"])
+def test_verify_rejects_non_ascii_digits(code: str) -> None:
+    assert totp.verify(totp.new_secret(), code, unix_time=1_700_000_000) is None

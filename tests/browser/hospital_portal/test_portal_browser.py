@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from hospital_portal import totp
+from hub.client import HubClient
 from hub.contract import TransferView
 from tests.browser.hospital_portal.conftest import PASSWORD, PortalUnderTest
 from tests.hospital_portal.packets import sample_packet
-from tests.hospital_portal.servers import HOSPITAL_CODE
+from tests.hospital_portal.servers import HOSPITAL_CODE, OTHER_HOSPITAL_CODE
 
 WAIT_MILLISECONDS = 15_000
 
@@ -128,3 +130,49 @@ def test_clerk_sees_no_patient(page, stack: PortalUnderTest, screenshots: Path) 
 
     assert "救急時閲覧権限がないため" in page.inner_text("#summary")
     assert page.query_selector("#accept") is None
+
+
+def test_withdrawn_packet_is_grey_and_silent(page, stack: PortalUnderTest, screenshots: Path) -> None:
+    sign_in(page, stack, screenshots, role="nurse")
+    page.wait_for_function("document.getElementById('updated').textContent.startsWith('最終更新')", timeout=WAIT_MILLISECONDS)
+    alerts_before = page.evaluate("window.portalAlerts")
+
+    # Hold the screen's polls while the packet is sent and withdrawn, so it first appears already withdrawn.
+    page.route("**/inbox/feed", lambda route: route.abort())
+    views = stack.hub.send(sample_packet(hospital_codes=[HOSPITAL_CODE, OTHER_HOSPITAL_CODE], chief_complaint="腹痛"))
+    mine = next(view for view in views if view.hospital_code == HOSPITAL_CODE)
+    theirs = next(view for view in views if view.hospital_code == OTHER_HOSPITAL_CODE)
+    HubClient(stack.hub.url, stack.hub.other_hospital_token).update_transfer_status(theirs.transfer_id, "accepted")
+    page.unroute("**/inbox/feed")
+
+    card = wait_for_card(page, mine.transfer_id)
+    page.screenshot(path=str(screenshots / "08-withdrawn.png"), full_page=True)
+
+    assert "withdrawn" in card.get_attribute("class")
+    assert page.evaluate("window.portalAlerts") == alerts_before
+    assert not page.is_visible("#banner")
+
+
+def test_last_update_is_japan_time(browser, stack: PortalUnderTest, screenshots: Path) -> None:
+    # A browser set to UTC must still show Japan time, as every other time on the portal is.
+    context = browser.new_context(locale="ja-JP", timezone_id="UTC", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, stack, screenshots)
+    page.wait_for_function("document.getElementById('updated').textContent.startsWith('最終更新')", timeout=WAIT_MILLISECONDS)
+    shown = page.inner_text("#updated").split()[-1]
+    context.close()
+
+    japan_now = datetime.now(timezone(timedelta(hours=9)))
+    shown_at = datetime.combine(japan_now.date(), datetime.strptime(shown, "%H:%M:%S").time(), japan_now.tzinfo)
+    assert abs((japan_now - shown_at).total_seconds()) % 86_400 < 120, f"shown {shown}, Japan time {japan_now:%H:%M:%S}"
+
+
+def test_complaint_clear_of_next_line(page, stack: PortalUnderTest, screenshots: Path) -> None:
+    sign_in(page, stack, screenshots, role="nurse")
+    sent = stack.hub.send(sample_packet(hospital_codes=[HOSPITAL_CODE], chief_complaint="意識障害・右片麻痺・構音障害"))[0]
+    card = wait_for_card(page, sent.transfer_id)
+    card.screenshot(path=str(screenshots / "09-complaint-spacing.png"))
+    complaint = card.query_selector(".complaint").bounding_box()
+    detail = card.query_selector(".complaint + .muted").bounding_box()
+
+    assert detail["y"] - (complaint["y"] + complaint["height"]) >= 4
