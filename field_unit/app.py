@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+import sqlalchemy
 from sqlalchemy import event
 
 from field_unit import config
@@ -35,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         event.listen(db.engine, "connect", sqlite_durability)
         db.create_all()
+        _add_missing_columns()
 
     from field_unit.api import api
     from field_unit.screens import screens
@@ -49,6 +51,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.extensions["field_unit_scheduler"] = start_scheduler(app)
     return app
+
+
+# Columns added after the first release: create_all() makes new tables only, so an
+# existing tablet database gets these with ALTER TABLE (nullable, no data to move).
+ADDED_COLUMNS = {"incidents": {"summary_request_id": "VARCHAR(64)"}}
+
+
+def _add_missing_columns() -> None:
+    inspector = sqlalchemy.inspect(db.engine)
+    with db.engine.begin() as connection:
+        for table, columns in ADDED_COLUMNS.items():
+            present = {column["name"] for column in inspector.get_columns(table)}
+            for name, sql_type in columns.items():
+                if name not in present:
+                    connection.execute(sqlalchemy.text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+                    logger.info("added column %s.%s", table, name)
 
 
 ERROR_PAGES = {

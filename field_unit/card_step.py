@@ -15,6 +15,7 @@ import base64
 import hashlib
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,6 +232,7 @@ def request_with_pin(incident: Incident, pin: str, *, confirm_last_try: bool = F
         incident_id=incident.id,
         challenge_id=challenge.challenge_id,
         signature_b64=base64.b64encode(signature).decode("ascii"),
+        request_id=summary_request_key(incident, "pin"),
     )
     _request_now(incident, client, summary_request)
 
@@ -260,6 +262,7 @@ def request_without_pin(incident: Incident, consent_mode: str, emergency_reason:
         consent_mode=consent_mode,
         incident_id=incident.id,
         emergency_reason=incident.emergency_reason,
+        request_id=summary_request_key(incident, consent_mode),
     )
     try:
         client = hub_client()
@@ -267,6 +270,23 @@ def request_without_pin(incident: Incident, consent_mode: str, emergency_reason:
         raise CardStepError("この端末はハブに登録されていません。端末登録を行ってください。", ["without_card"]) from exc
 
     return _request_now(incident, client, summary_request)
+
+
+def summary_request_key(incident: Incident, consent_mode: str) -> str:
+    """Return the idempotency key of the incident's open summary request, made and committed once.
+
+    The key is reused until the summary arrives or the hub refuses, so a resend after a
+    crash or a lost answer gets the same consent grant back. It names the consent mode
+    because the hub refuses a key reused for another mode.
+    """
+    prefix = f"summary:{consent_mode}:"
+    if incident.summary_request_id and incident.summary_request_id.startswith(prefix):
+        return incident.summary_request_id
+
+    incident.summary_request_id = prefix + uuid.uuid4().hex
+    # Committed before sending: a crash after the hub's answer must not lose the key.
+    db.session.commit()
+    return incident.summary_request_id
 
 
 def _request_now(incident: Incident, client: Any, summary_request: SummaryRequest) -> bool:
@@ -284,11 +304,14 @@ def _request_now(incident: Incident, client: Any, summary_request: SummaryReques
     except HubError as exc:
         _mark(incident, linked=False if exc.code == "unlinked_card" else None, viewed=False, stop_reason=exc.code)
         incident.card_error = exc.user_message
+        # The hub refused this request: the crew's next attempt is a new request.
+        incident.summary_request_id = None
         db.session.commit()
         raise CardStepError(exc.user_message, ["retry", "without_card"]) from exc
 
     incident.summary = summary.to_dict()
     incident.summary_pending = False
+    incident.summary_request_id = None
     incident.consent_mode = summary.consent_mode
     incident.certificate = None
     incident.card_error = None
@@ -299,7 +322,8 @@ def _request_now(incident: Incident, client: Any, summary_request: SummaryReques
 
 
 def _queue_request(incident: Incident, summary_request: SummaryRequest) -> None:
-    outbox.enqueue("summary_request", f"summary:{incident.id}:{summary_request.consent_mode}", summary_request.to_dict(), incident.id)
+    # The outbox key is the request's own key, so the queued resend is the same request.
+    outbox.enqueue("summary_request", summary_request.request_id or f"summary:{incident.id}:{summary_request.consent_mode}", summary_request.to_dict(), incident.id)
     incident.summary_pending = True
     incident.card_error = None
     db.session.add(

@@ -1,4 +1,4 @@
-"""Hospital candidates for an incident: the cached hub list, ranked by distance from the scene.
+"""Hospital candidates for an incident: the cached hub list, filtered by need and ranked by distance.
 
 The hub's list is cached on the tablet so that selection works without coverage. A
 scene given as an address is placed at the centre of the hospitals whose addresses
@@ -18,6 +18,53 @@ from hub.contract import HospitalInfo
 EARTH_RADIUS_KM = 6371.0
 # Shorter shared prefixes are only the prefecture (北海道), too coarse to place a scene.
 MIN_ADDRESS_PREFIX = 5
+
+
+# Departments the crew most often needs, offered as one-tap filters when some cached
+# hospital offers them, each with the spellings the public hospital list uses. The list
+# abbreviates (脳 = 脳神経外科, 神内 = 神経内科, 整 = 整形外科) and ships no legend, so
+# these are the usual meanings in Japanese hospital directories.
+FILTER_DEPARTMENTS: dict[str, tuple[str, ...]] = {
+    "循環器内科": ("循環器内科", "循環器科", "循内", "循", "心臓内科"),
+    "脳神経外科": ("脳神経外科", "脳外", "脳"),
+    "神経内科": ("脳神経内科", "神経内科", "神内"),
+    "外科": ("外科", "外"),
+    "整形外科": ("整形外科", "整"),
+    "内科": ("内科", "内"),
+    "小児科": ("小児科", "小"),
+    "産婦人科": ("産婦人科", "産婦", "産科", "産"),
+    "精神科": ("精神科", "精"),
+    "救急科": ("救急科", "救"),
+}
+DEPARTMENT_MAX_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class CandidateFilter:
+    """What the patient needs from the hospital: a department (診療科) and/or acute stroke care."""
+
+    department: str | None = None
+    stroke_care: bool = False
+
+    def accepts(self, hospital: HospitalInfo) -> bool:
+        if self.department and not offers(hospital, self.department):
+            return False
+
+        return hospital.stroke_care or not self.stroke_care
+
+
+class UnknownDepartmentError(ValueError):
+    """The requested department is in no cached hospital's list."""
+
+    def __init__(self, department: str) -> None:
+        super().__init__(department)
+        self.user_message = f"診療科「{department[:DEPARTMENT_MAX_LENGTH]}」では絞り込めません。表示されているボタンから選び直してください。"
+
+
+def offers(hospital: HospitalInfo, department: str) -> bool:
+    """Whether the hospital lists the filter department under any of its spellings."""
+    spellings = FILTER_DEPARTMENTS.get(department, (department,))
+    return any(name in spellings for name in hospital.departments)
 
 
 @dataclass(frozen=True)
@@ -48,11 +95,12 @@ def rank_candidates(
     longitude: float,
     visited_codes: set[str],
     limit: int = 10,
+    need: CandidateFilter = CandidateFilter(),
 ) -> list[Candidate]:
-    """Emergency-designated hospitals by distance, plus any the patient visited.
+    """Emergency-designated hospitals by distance, plus any the patient visited, that meet ``need``.
 
-    NOTE: the hub's HospitalInfo carries only the 救急告示 flag, so that flag is the
-    whole capability filter; departments and stroke capability are not on the wire yet.
+    The filter applies before ``limit``, so a needed department further away still
+    appears; the patient's own hospitals that meet it stay in distance order, marked.
     """
     candidates = []
     for hospital in hospitals:
@@ -63,11 +111,28 @@ def rank_candidates(
         if not (hospital.emergency_designated or visited):
             continue
 
+        if not need.accepts(hospital):
+            continue
+
         distance = distance_km(latitude, longitude, hospital.latitude, hospital.longitude)
         candidates.append(Candidate(hospital, distance, visited))
 
     candidates.sort(key=lambda candidate: candidate.distance_km)
     return candidates[:limit]
+
+
+def department_choices(hospitals: list[HospitalInfo]) -> list[str]:
+    """The one-tap department filters that some cached hospital can meet."""
+    return [name for name in FILTER_DEPARTMENTS if any(offers(hospital, name) for hospital in hospitals)]
+
+
+def parse_filter(department: str | None, stroke_care: str | None, hospitals: list[HospitalInfo]) -> CandidateFilter:
+    """Read the filter from the screen's query; a department must be one of the offered filters."""
+    department = (department or "").strip() or None
+    if department is not None and department not in department_choices(hospitals):
+        raise UnknownDepartmentError(department)
+
+    return CandidateFilter(department=department, stroke_care=stroke_care == "1")
 
 
 def cached_hospitals() -> list[HospitalInfo]:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app
 
 from field_unit import card_face, reports
-from field_unit.hospitals import Candidate, cached_hospitals, rank_candidates, refresh_hospital_cache
+from field_unit.hospitals import Candidate, CandidateFilter, cached_hospitals, rank_candidates, refresh_hospital_cache
 from field_unit.hub_link import NotRegisteredError, hub_client
 from field_unit.models import Alert, Incident, OutboxEvent, db, utcnow
 from field_unit.text_input import valid_coordinates
@@ -51,7 +51,7 @@ def close_incident(incident: Incident) -> None:
     db.session.commit()
 
 
-def candidates_for(incident: Incident, limit: int = 10) -> tuple[list[Candidate], str | None]:
+def candidates_for(incident: Incident, limit: int = 10, need: CandidateFilter = CandidateFilter()) -> tuple[list[Candidate], str | None]:
     """Ranked hospitals from the cache (filled from the hub when empty) and a Japanese error, if any."""
     hospitals = cached_hospitals()
     error = None
@@ -64,7 +64,7 @@ def candidates_for(incident: Incident, limit: int = 10) -> tuple[list[Candidate]
 
     visited = {visit["hospital_code"] for visit in (incident.summary or {}).get("visits", [])}
     latitude, longitude = scene_of(incident)
-    return rank_candidates(hospitals, latitude, longitude, visited, limit), error
+    return rank_candidates(hospitals, latitude, longitude, visited, limit, need), error
 
 
 def scene_of(incident: Incident) -> tuple[float, float]:

@@ -75,6 +75,9 @@ class Incident(db.Model):  # type: ignore[name-defined]
     certificate: Mapped[str | None] = mapped_column(SealedJSON("incidents.certificate"))
     summary: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("incidents.summary"))
     summary_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Idempotency key of the open summary request (hub.contract.SummaryRequest.request_id),
+    # kept until the summary arrives or the hub refuses, so a resend gets the same grant.
+    summary_request_id: Mapped[str | None] = mapped_column(String(64))
     card_error: Mapped[str | None] = mapped_column(String(300))
     # マイナ救急 steps as FDMA counts them (hub.contract.MynaSteps fields); no patient data.
     myna: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -3,8 +3,8 @@
 Delivery is at least once. An event is marked done in the same commit as its local
 effects, after the hub answered; a crash between the hub's answer and that commit
 sends the event again on restart. Every kind is therefore sent with an idempotency
-key that the hub honours: transfers by ``packet_id`` and incident reports by
-``incident_id``. Summary requests are the exception (see :func:`_send_summary_request`).
+key that the hub honours: transfers by ``packet_id``, incident reports by
+``incident_id`` and summary requests by ``request_id``, which is the event's own key.
 
 The head of the queue blocks the rest while the hub is unreachable or failing (5xx),
 so events leave in the order they were made. An event that the hub rejects as invalid
@@ -197,6 +197,7 @@ def _reject(event: OutboxEvent, code: str, user_message: str) -> None:
         incident = db.session.get(Incident, event.incident_id)
         if incident is not None:
             incident.summary_pending = False
+            incident.summary_request_id = None
             incident.card_error = user_message
 
     _record_success()
@@ -238,17 +239,18 @@ def _send_incident_report(client: HubClient, payload: dict[str, Any], event: Out
 def _send_summary_request(client: HubClient, payload: dict[str, Any], event: OutboxEvent) -> None:
     """Ask for a summary queued while offline, store it and alert the crew.
 
-    NOTE: the hub has no idempotency key for summary requests, so a crash between the
-    hub's answer and the local commit makes a second consent grant and audit row
-    when the request is sent again.
+    The request carries the event's key as ``request_id``, so a resend after a crash
+    between the hub's answer and the local commit gets the same consent grant back.
     """
-    summary: Summary = client.request_summary(SummaryRequest.from_dict(payload))
+    summary_request = SummaryRequest.from_dict({**payload, "request_id": event.idempotency_key})
+    summary: Summary = client.request_summary(summary_request)
     incident = db.session.get(Incident, payload["incident_id"])
     if incident is None:
         return
 
     incident.summary = summary.to_dict()
     incident.summary_pending = False
+    incident.summary_request_id = None
     incident.consent_mode = summary.consent_mode
     incident.card_error = None
     incident.certificate = None

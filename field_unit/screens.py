@@ -14,7 +14,15 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
 from field_unit import card_face, card_step, crew, observations, outbox, timeline, transfers
-from field_unit.hospitals import AddressNotFoundError, cached_hospitals, locate_address
+from field_unit.hospitals import (
+    AddressNotFoundError,
+    CandidateFilter,
+    UnknownDepartmentError,
+    cached_hospitals,
+    department_choices,
+    locate_address,
+    parse_filter,
+)
 from field_unit.hub_link import hub_client, registration
 from field_unit.incidents import candidates_for, close_incident, incident_or_404, open_incident, unit_name
 from field_unit.models import Alert, Incident, db
@@ -386,11 +394,19 @@ def hospitals(incident_id: str) -> Any:
 
 
 def _hospitals_page(incident: Incident, error: str | None) -> Any:
-    candidates, list_error = candidates_for(incident)
+    hospitals = cached_hospitals()
+    try:
+        need = parse_filter(request.args.get("department"), request.args.get("stroke"), hospitals)
+    except UnknownDepartmentError as exc:
+        need, error = CandidateFilter(), exc.user_message
+
+    candidates, list_error = candidates_for(incident, need=need)
     return render_template(
         "hospitals.html",
         incident=incident,
         candidates=candidates,
+        need=need,
+        departments=department_choices(hospitals or cached_hospitals()),
         error=error or list_error,
         inquiries=transfers.inquiries(incident.id),
         packets=transfers.packets(incident.id),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from field_unit import card_step, outbox
+from field_unit.hub_link import hub_client
 from field_unit.incidents import open_incident
-from field_unit.models import Alert, db
-from tests.field_unit.conftest import unreachable_url
+from field_unit.models import Alert, OutboxEvent, db
+from hub.contract import SummaryRequest
+from tests.field_unit.conftest import hub_rows, unreachable_url
 
 
 def test_verbal_consent_gets_summary(ctx) -> None:
@@ -101,3 +103,48 @@ def test_virtual_card_latency_unknown(ctx) -> None:
     ctx.config["VIRTUAL_CARD_LATENCY"] = "satellite"
     with pytest.raises(ValueError, match="contactless"):
         card_step.read_card(open_incident("隊", "胸痛"))
+
+
+def _grant_count(hub, incident_id: str) -> int:
+    return hub_rows(hub, "SELECT COUNT(*) AS n FROM consent_grants WHERE incident_id = ?", incident_id)[0]["n"]
+
+
+def test_direct_resend_same_grant(ctx, hub) -> None:
+    incident = open_incident("隊", "胸痛")
+    card_step.read_card(incident)
+    request = SummaryRequest(
+        certificate_der_b64=incident.certificate,
+        consent_mode="verbal",
+        incident_id=incident.id,
+        request_id=card_step.summary_request_key(incident, "verbal"),
+    )
+
+    # A crash after the hub's answer and before the local commit sends the request again.
+    first = hub_client().request_summary(request)
+    second = hub_client().request_summary(request)
+
+    assert second.grant_id == first.grant_id
+    assert _grant_count(hub, incident.id) == 1
+
+
+def test_key_kept_until_summary(ctx) -> None:
+    incident = open_incident("隊", "胸痛")
+    key = card_step.summary_request_key(incident, "verbal")
+
+    assert card_step.summary_request_key(incident, "verbal") == key
+    assert card_step.summary_request_key(incident, "emergency") != key
+
+
+def test_queued_resend_same_grant(ctx, hub) -> None:
+    ctx.config["HUB_URL"] = unreachable_url()
+    incident = open_incident("隊", "胸痛")
+    card_step.request_without_pin(incident, "emergency", "unconscious")
+    event = db.session.execute(db.select(OutboxEvent)).scalar_one()
+    payload = dict(event.payload)
+
+    ctx.config["HUB_URL"] = hub.url
+    outbox.drain(force=True)
+    # The same event sent again, as after a crash before the outbox commit.
+    outbox._send_summary_request(hub_client(), payload, event)
+
+    assert _grant_count(hub, incident.id) == 1

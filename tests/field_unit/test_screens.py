@@ -92,3 +92,53 @@ def test_status_reports_queue(field_app) -> None:
 def test_register_needs_crew_once_registered(field_app, hub) -> None:
     response = field_app.test_client().post("/register", data={"hub_url": "http://127.0.0.1:1", "token": "x"})
     assert response.headers["Location"].endswith("/signin")
+
+
+def _summary_with_checks() -> dict:
+    from hub.contract import InteractionItem, NamedDateItem, PatientInfo, Summary
+
+    patient = PatientInfo.from_dict({"family_name": "試験", "given_name": "太郎", "family_kana": "シケン", "given_kana": "タロウ",
+                                     "birth_date": "1950-01-01", "sex": "1", "address": "試験市"})
+    return Summary(
+        grant_id="g1", grant_expires_at="2026-12-31T00:00:00+00:00", consent_mode="verbal",
+        generated_at="2026-12-01T00:00:00+00:00", patient=patient, insurance=None,
+        interactions=[InteractionItem(kind="併用禁忌", drug_a="ワーファリン錠1mg", drug_b="ミコナゾールゲル", source="添付文書A", reason="出血")],
+        procedures=[NamedDateItem(name="心臓カテーテル検査", date="2026-11-02")],
+    ).to_dict()
+
+
+def test_summary_shows_checks(field_app) -> None:
+    from field_unit.incidents import open_incident
+    from field_unit.models import db
+
+    with field_app.app_context():
+        incident = open_incident("隊", "胸痛")
+        incident.summary = _summary_with_checks()
+        db.session.commit()
+        incident_id = incident.id
+
+    page = signed_in(field_app).get(f"/incidents/{incident_id}/summary").get_data(as_text=True)
+
+    assert "ワーファリン錠1mg と ミコナゾールゲル" in page
+    assert "出典: 添付文書A" in page
+    assert page.index("ワーファリン錠1mg と") < page.index("薬剤(3か月)")
+    assert "含まれていません" not in page
+    assert "2026-11-02" in page[page.index("診療(3か月)"):]
+    assert "心臓カテーテル検査" in page
+
+
+def test_hospital_filter_screen(field_app, hub) -> None:
+    client = signed_in(field_app)
+    incident_id = client.post("/incidents").headers["Location"].rsplit("/", 1)[1]
+    url = f"/incidents/{incident_id}/hospitals"
+
+    page = client.get(url).get_data(as_text=True)
+    stroke_only = client.get(url + "?stroke=1").get_data(as_text=True)
+    unknown = client.get(url + "?department=存在しない科")
+    surgery = client.get(url + "?department=脳神経外科").get_data(as_text=True)
+
+    assert 'id="filter-stroke"' in page
+    assert "脳卒中対応" in stroke_only
+    assert 'data-code="' in surgery
+    assert unknown.status_code == 200
+    assert "存在しない科" in unknown.get_data(as_text=True)
