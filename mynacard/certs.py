@@ -113,7 +113,7 @@ def load_certificate(data: bytes) -> x509.Certificate:
         # cryptography parses names and extensions lazily; touch them here so that a
         # malformed field raises CertificateError now instead of ValueError later.
         _ = (certificate.subject, certificate.issuer, certificate.extensions, certificate.version)
-    except (ValueError, x509.InvalidVersion) as exc:
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     return certificate
 

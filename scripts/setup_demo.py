@@ -11,9 +11,11 @@ Usage: ``python scripts/setup_demo.py [--var DIR]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -129,14 +131,32 @@ def _nearest_emergency_hospital(hospitals: list[HospitalRecord]) -> HospitalReco
     return min(located, key=lambda h: distance_km(SCENE[0], SCENE[1], h.latitude, h.longitude))
 
 
-def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients: list, fdma_dir: Path) -> None:
-    os.environ["HUB_INSTANCE_DIR"] = str(var_dir / "hub")
-    os.environ["HUB_TRUST_DIR"] = stack["trust_dir"]
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for an app factory, then restore them.
 
+    The tests call :func:`build` in-process; a leftover variable would change
+    how later tests' apps are configured.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients: list, fdma_dir: Path) -> None:
     from hub import seed
     from hub.app import create_app
 
-    app = create_app()
+    with _environment({"HUB_INSTANCE_DIR": str(var_dir / "hub"), "HUB_TRUST_DIR": stack["trust_dir"]}):
+        app = create_app()
+
     hospital_names = {h.code: h.name for h in hospitals}
     with app.app_context():
         seed.seed_organizations(hospitals, [FIRE_DEPARTMENT])
@@ -226,12 +246,13 @@ def _seed_portal(var_dir: Path, stack: dict) -> list[dict]:
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
 
-    os.environ.update(portal_environment(var_dir, stack))
     from hospital_portal.app import create_app
     from hospital_portal.staff import create_staff
     from hub.auth import new_token
 
-    app = create_app()
+    with _environment(portal_environment(var_dir, stack)):
+        app = create_app()
+
     accounts = []
     with app.app_context():
         for login_id, name, role, emergency_view in DEMO_STAFF:
