@@ -38,7 +38,7 @@ def require_crew_or_token() -> Any:
 
 
 def caller_authorized() -> bool:
-    """The automation token, or the crew session of the screens (signed in and not locked)."""
+    """Return whether the caller sent the automation token or has an unlocked crew session."""
     token = current_app.config.get("API_TOKEN")
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), str(token).encode()):

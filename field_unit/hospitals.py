@@ -41,7 +41,7 @@ DEPARTMENT_MAX_LENGTH = 40
 
 @dataclass(frozen=True)
 class CandidateFilter:
-    """What the patient needs from the hospital: a department (診療科) and/or acute stroke care."""
+    """Requirement of the patient on the hospital: a department (診療科), acute stroke care, or both."""
 
     department: str | None = None
     stroke_care: bool = False
@@ -62,7 +62,7 @@ class UnknownDepartmentError(ValueError):
 
 
 def offers(hospital: HospitalInfo, department: str) -> bool:
-    """Whether the hospital lists the filter department under any of its spellings."""
+    """Return whether the hospital lists the filter department under any of its spellings."""
     spellings = FILTER_DEPARTMENTS.get(department, (department,))
     return any(name in spellings for name in hospital.departments)
 
@@ -122,7 +122,7 @@ def rank_candidates(
 
 
 def department_choices(hospitals: list[HospitalInfo]) -> list[str]:
-    """The one-tap department filters that some cached hospital can meet."""
+    """Return the one-tap department filters that some cached hospital can meet."""
     return [name for name in FILTER_DEPARTMENTS if any(offers(hospital, name) for hospital in hospitals)]
 
 

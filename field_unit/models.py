@@ -145,8 +145,8 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined]
     """A message waiting for the hub. ``seq`` is the sending order."""
 
     __tablename__ = "outbox"
-    # The drain reads the head (lowest seq among pending) once per event; without this
-    # index SQLite sorts every pending row each time, which made a 10,000-event drain quadratic.
+    # The drain reads the head (lowest seq among pending) once per event. Without this
+    # index SQLite sorts every pending row each time, so a 10,000-event drain was quadratic.
     __table_args__ = (Index("ix_outbox_status_seq", "status", "seq"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

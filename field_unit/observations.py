@@ -151,7 +151,7 @@ def history(incident_id: str) -> list[Observation]:
 
 
 def trend(incident_id: str) -> list[TrendRow]:
-    """Every measurement in time order with ↑ ↓ → against the previous value of each field."""
+    """Return every measurement in time order with ↑ ↓ → against the previous value of each field."""
     rows = []
     previous: dict[str, Any] = {}
     for observation in history(incident_id):
@@ -181,7 +181,7 @@ def latest_value(incident_id: str, name: str) -> Any:
 
 
 def as_contract_vitals(incident_id: str) -> list[Vitals]:
-    """The measurements as the transfer packet carries them (fields the wire format has)."""
+    """Return the measurements in the transfer packet's wire format (only the fields it has)."""
     result = []
     for observation in history(incident_id):
         values = observation.values or {}

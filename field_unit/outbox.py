@@ -189,7 +189,7 @@ def _reject(event: OutboxEvent, code: str, user_message: str) -> None:
     event.last_error = f"{code}: {user_message}"[:300]
     db.session.add(Alert(incident_id=event.incident_id, level="error", message=_rejection_message(event.kind, user_message)))
     if event.kind == "transfer":
-        # The packet will never leave on its own: the screen must say so, not "送信待ち".
+        # The packet will never leave on its own, so the screen must show it as failed, not "送信待ち".
         packet = db.session.get(SentPacket, event.idempotency_key)
         if packet is not None:
             packet.status = "rejected"

@@ -44,7 +44,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
 
 
 def tick(app: Flask) -> None:
-    """One round of background work; every error is logged, none stops the scheduler."""
+    """Run one round of background work. Every error is logged and none stops the scheduler."""
     with app.app_context():
         try:
             _tick()

@@ -1,9 +1,9 @@
 """Normalising and checking what the crew types, before anything is stored or queued.
 
 Japanese IMEs give full-width digits and colons (２４６８, １４：０５), so numbers are
-read after Unicode NFKC normalisation and then checked digit by digit: Python's
-``int()`` alone also takes ``1_00``, ``²`` fails it after ``isdigit()`` said yes, and
-``float()`` takes ``inf`` and ``nan``.
+read after Unicode NFKC normalisation and then checked digit by digit. Python's
+``int()`` alone accepts ``1_00``, raises on ``²`` although ``isdigit()`` returned
+True for it, and ``float()`` accepts ``inf`` and ``nan``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def normalized(text: str) -> str:
 
 
 def strict_int(text: str) -> int | None:
-    """The value of a plain run of ASCII digits after NFKC, or None for anything else."""
+    """Return the value of a plain run of ASCII digits after NFKC, or None for anything else."""
     value = normalized(text)
     if not _TYPED_DIGITS.match(text) or not _DIGITS.match(value) or len(value) > 12:
         return None
@@ -39,7 +39,7 @@ def strict_int(text: str) -> int | None:
 
 
 def strict_number(text: str) -> float | None:
-    """A finite decimal number after NFKC (no exponent, underscore, inf or nan), or None."""
+    """Return a finite decimal number after NFKC (no exponent, underscore, inf or nan), or None."""
     value = normalized(text)
     if not _TYPED_DECIMAL.match(text) or not _DECIMAL.match(value) or len(value) > 32:
         return None
@@ -47,7 +47,7 @@ def strict_number(text: str) -> float | None:
 
 
 def has_control_characters(text: str, *, multiline: bool = False) -> bool:
-    """True when the text holds a NUL or another control character the hospital cannot show."""
+    """Return True when the text contains a NUL or another control character the hospital cannot show."""
     pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
     return bool(pattern.search(text))
 
@@ -68,7 +68,7 @@ FIELD_LABELS = {
 
 
 def contract_message(exc: ContractError) -> str:
-    """A Japanese message for a contract error, naming the field the crew can correct."""
+    """Return a Japanese message for a contract error, naming the field the crew can correct."""
     text = str(exc)
     field = text.removeprefix("invalid field ").split(":", 1)[0].split(".", 1)[0] if text.startswith("invalid field ") else ""
     label = FIELD_LABELS.get(field, "送信内容")

@@ -199,7 +199,12 @@ def _new_answer(transfer_id: str) -> bool:
 
 
 def _log_hub_answer(incident_id: str, view: Any) -> None:
-    reason = view.status_reason if view.status_reason in DECLINE_REASONS else ("other" if view.status == "declined" else None)
+    reason = None
+    if view.status_reason in DECLINE_REASONS:
+        reason = view.status_reason
+    elif view.status == "declined":
+        reason = "other"
+
     db.session.add(
         InquiryLog(
             incident_id=incident_id,

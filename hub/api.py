@@ -197,7 +197,8 @@ def send_transfer() -> Any:
 
     existing = _transfers_of_packet(packet.packet_id)
     if existing and any(row.sender_client_id != client.id for row in existing):
-        # Never echo another device's packet: it holds patient data.
+        # Never echo another device's packet, because it contains patient data.
+        logger.warning("packet id %s reused by client %s, which did not send it", packet.packet_id, client.name)
         raise ApiProblem(409, "packet_id_conflict", "この搬送連絡の ID は既に使われています。新しい搬送連絡として送り直してください。")
 
     if existing:
@@ -212,7 +213,7 @@ def send_transfer() -> Any:
     try:
         commit_with_audit(_forward_audit_entry(client, packet, grant))
     except IntegrityError:
-        # A concurrent retry of the same packet won the insert; answer with its rows.
+        # A concurrent retry of the same packet won the insert, so respond with its rows.
         db.session.rollback()
         return jsonify({"transfers": [_transfer_dict(row) for row in _transfers_of_packet(packet.packet_id)]}), 200
 

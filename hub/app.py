@@ -59,7 +59,7 @@ def _enable_sqlite_wal() -> None:
 def _reject_nul_characters() -> None:
     """Refuse U+0000 anywhere in the path, query or JSON body, and absurdly deep JSON.
 
-    No legitimate value holds U+0000, and PostgreSQL text columns cannot store
+    No legitimate value contains U+0000, and PostgreSQL text columns cannot store
     it, so letting it through would end in a server error instead of a 400.
     """
     try:

@@ -1,8 +1,8 @@
 """HTTP client for the hub API, used by the field unit and the hospital portal.
 
-Every failure becomes a :class:`HubError`: the hub's own problem+json answers
-keep their Japanese ``detail`` so the apps can show it to the user as it is,
-and network failures become :class:`HubUnreachableError`.
+Every failure becomes a :class:`HubError`. The hub's own problem+json responses
+keep their Japanese ``detail``, so the apps can show it to the user as it is.
+Network failures become :class:`HubUnreachableError`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class HubError(Exception):
-    """The hub answered with an error, or could not be reached.
+    """Error response from the hub, or a hub that could not be reached.
 
-    :ivar status: HTTP status, or 0 when no answer came back
+    :ivar status: HTTP status, or 0 when no response came back
     :ivar code: the problem type's short name (``unknown_card``, ...)
     :ivar user_message: Japanese text to show to the user
     """
@@ -45,7 +45,7 @@ class HubError(Exception):
 
 
 class HubUnreachableError(HubError):
-    """No HTTP answer: connection refused, timed out or dropped."""
+    """No HTTP response: connection refused, timed out or dropped."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(0, "unreachable", "ハブに接続できません。通信状態を確認してください。")

@@ -123,7 +123,7 @@ def _reject_bool_as_number(key: str, value: Any, kind: type | tuple[type, ...]) 
 
 
 def _reject_nul(key: str, value: Any) -> None:
-    # No legitimate text holds U+0000, and PostgreSQL cannot store it.
+    # No legitimate text contains U+0000, and PostgreSQL cannot store it.
     if isinstance(value, str) and "\x00" in value:
         raise ContractError(f"invalid field {key}: contains a NUL character")
 
@@ -425,9 +425,9 @@ GCS_RANGES = {"gcs_e": (1, 4), "gcs_v": (1, 5), "gcs_m": (1, 6)}
 class Vitals(_Record):
     """One set of vital signs measured by the crew.
 
-    ``jcs`` is the Japan Coma Scale as text (``"0"``, ``"II-20"``); ``gcs_*`` are
-    the Glasgow Coma Scale components; ``pupils`` is free text (size and light
-    reflex); ``estimated_severity`` is the crew's estimate, a key of SEVERITIES.
+    ``jcs`` is the Japan Coma Scale as text (``"0"``, ``"II-20"``). ``gcs_*`` are
+    the Glasgow Coma Scale components. ``pupils`` is free text (size and light
+    reflex). ``estimated_severity`` is the crew's estimate, a key of SEVERITIES.
     """
 
     measured_at: str

@@ -1,4 +1,4 @@
-"""Errors the hub API answers with, as application/problem+json (RFC 9457).
+"""Errors the hub API responds with, as application/problem+json (RFC 9457).
 
 Each problem has a short English ``code`` for programs and a Japanese
 ``detail`` that the apps show to their users unchanged.
@@ -10,7 +10,7 @@ from flask import Response, jsonify
 
 
 class ApiProblem(Exception):
-    """Raised by a view or service; turned into a problem+json answer in one place."""
+    """Raised by a view or service and turned into a problem+json response in one place."""
 
     def __init__(self, status: int, code: str, detail: str, title: str | None = None) -> None:
         super().__init__(f"{status} {code}")

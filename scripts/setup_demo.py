@@ -1,9 +1,10 @@
-"""Build the demo's instance folder from the real public data in ../shared/data.
+"""Build the demo's instance folder from the real public hospital and drug lists.
 
-Creates, under ``var/`` (or the folder given): the development PKI and one
-virtual My Number Card per demo persona, the hub database with hospitals,
-drugs, synthetic patients, card links and API clients, and ``stack.json``
-with the tokens and the demo hospital. Running it again reuses what exists.
+The folder (``var/`` unless another is given) gets the development PKI and
+one virtual My Number Card per demo persona. It also gets the hub database
+with hospitals, drugs, synthetic patients, card links and API clients, and
+``stack.json`` with the tokens and the demo hospital. Running it again
+reuses what exists.
 
 Usage: ``python scripts/setup_demo.py [--var DIR]``
 """
@@ -177,7 +178,7 @@ def _seed_hub(var_dir: Path, stack: dict, hospitals: list, drugs: list, patients
 
 
 def _seed_incident_reports(hospitals: list[HospitalRecord]) -> None:
-    """A year of synthetic de-identified incidents from the demo tablet, for the statistics screens."""
+    """Store a year of synthetic de-identified incidents from the demo tablet, for the statistics screens."""
     from hub.demo_incidents import generate_incident_reports
     from hub.models import ApiClient, IncidentReport, db
 
@@ -200,7 +201,7 @@ def _seed_incident_reports(hospitals: list[HospitalRecord]) -> None:
 
 
 def _seed_fdma_series(fdma_dir: Path) -> None:
-    """The FDMA weekly 救急搬送困難事案 series, so the department compares itself with the nation."""
+    """Import the FDMA weekly 救急搬送困難事案 series, so the department can compare itself with the nation."""
     from hub.statistics.importing import import_fdma_series
     from hub.statistics.models import StatFdmaWeekly
     from hub.models import db
@@ -210,7 +211,7 @@ def _seed_fdma_series(fdma_dir: Path) -> None:
 
 
 def _seed_fire_admin(password: str) -> None:
-    """The fire department's administrator, who reads the statistics screens."""
+    """Create the fire department's administrator, who reads the statistics screens."""
     from hub.accounts import create_user
     from hub.models import User, db
 
@@ -228,7 +229,7 @@ DEMO_STAFF = (
 
 
 def portal_environment(var_dir: Path, stack: dict) -> dict[str, str]:
-    """The hospital portal's settings for the demo hospital."""
+    """Return the hospital portal's settings for the demo hospital."""
     return {
         "PORTAL_HUB_TOKEN": stack["tokens"]["hospital"],
         "PORTAL_HOSPITAL_CODE": stack["demo_hospital"]["code"],
